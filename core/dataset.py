@@ -1,0 +1,208 @@
+"""Datasets: labelled images with deterministic per-source train / val / test splits.
+
+A dataset is an index of :class:`ImageRecord` (id, source, split, optional fingerprint bits) and
+a way to read the images of some records. Reading goes batch by batch, so scoring a test set never
+holds more than one batch of images; an image that cannot be read is skipped and listed in
+``dataset.skipped`` with the reason, never a crash.
+"""
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ganprint.interfaces import REAL
+
+SPLITS = ("train", "val", "test")
+DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be opened at all (missing path, no images, no real class...)."""
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image of a dataset: a unique id, its source label, its split, its fingerprint bits."""
+
+    id: str
+    source: str
+    split: str
+    bits: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Images read from a dataset with their records (only those that could be read)."""
+
+    images: np.ndarray
+    records: tuple[ImageRecord, ...]
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.array([r.source for r in self.records], dtype=str)
+
+    @property
+    def ids(self) -> list[str]:
+        return [r.id for r in self.records]
+
+    @property
+    def bits(self) -> np.ndarray | None:
+        if not self.records or self.records[0].bits is None:
+            return None
+        return np.array([r.bits for r in self.records], dtype=np.uint8)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+@dataclass(frozen=True)
+class SkippedImage:
+    id: str
+    reason: str
+
+
+class Dataset(ABC):
+    """Base class: a subclass gives ``name``, ``image_size``, ``records()`` and ``read()``."""
+
+    name: str
+    image_size: int
+
+    def __init__(self) -> None:
+        self.skipped: list[SkippedImage] = []
+
+    @abstractmethod
+    def records(self) -> Sequence[ImageRecord]:
+        """Every image of the dataset, in a fixed order."""
+
+    @abstractmethod
+    def read(self, records: Sequence[ImageRecord]) -> tuple[np.ndarray, list[ImageRecord]]:
+        """The uint8 (n, S, S, 3) images of the readable ``records`` and those records.
+
+        An unreadable image is left out of both and reported through :meth:`skip`.
+        """
+
+    @abstractmethod
+    def content_hash(self) -> str:
+        """A hash of the images and labels: results are keyed by it."""
+
+    def skip(self, record: ImageRecord, reason: str) -> None:
+        if all(s.id != record.id for s in self.skipped):
+            self.skipped.append(SkippedImage(record.id, reason))
+
+    @property
+    def sources(self) -> list[str]:
+        """Source labels, real first, then in sorted order."""
+        names = sorted({r.source for r in self.records()})
+        return sorted(names, key=lambda s: (s != REAL, s))
+
+    @property
+    def n_bits(self) -> int | None:
+        """Length of the recorded fingerprints, or None when the dataset records none."""
+        for r in self.records():
+            return None if r.bits is None else len(r.bits)
+        return None
+
+    def select(self, split: str, sources: Sequence[str] | None = None) -> list[ImageRecord]:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
+        wanted = None if sources is None else set(sources)
+        return [r for r in self.records() if r.split == split and (wanted is None or r.source in wanted)]
+
+    def batches(
+        self, split: str, batch_size: int = 256, sources: Sequence[str] | None = None
+    ) -> Iterator[Batch]:
+        """The images of ``split`` (optionally only some sources), ``batch_size`` at a time."""
+        chosen = self.select(split, sources)
+        for start in range(0, len(chosen), batch_size):
+            images, kept = self.read(chosen[start:start + batch_size])
+            if kept:
+                yield Batch(images, tuple(kept))
+
+    def load(self, split: str, sources: Sequence[str] | None = None) -> Batch:
+        """All images of ``split`` in memory (used for fitting)."""
+        parts = list(self.batches(split, batch_size=1024, sources=sources))
+        if not parts:
+            raise ValueError(f"dataset {self.name!r} has no readable {split} images"
+                             + (f" of sources {list(sources)}" if sources else ""))
+        return Batch(np.concatenate([p.images for p in parts]), sum((p.records for p in parts), ()))
+
+    def count(self, split: str) -> dict[str, int]:
+        """Number of images per source in ``split``."""
+        counts: dict[str, int] = {}
+        for r in self.select(split):
+            counts[r.source] = counts.get(r.source, 0) + 1
+        return counts
+
+
+class ArrayDataset(Dataset):
+    """A dataset held in memory: images, labels and splits as arrays (zoo presets, tests)."""
+
+    def __init__(
+        self,
+        name: str,
+        images: np.ndarray,
+        labels: Sequence[str],
+        splits: Sequence[str],
+        bits: np.ndarray | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__()
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+            raise ValueError(f"images must be uint8 (N, S, S, 3); got {images.dtype} {images.shape}")
+        if images.shape[1] != images.shape[2]:
+            raise ValueError(f"images must be square; got {images.shape[1]}x{images.shape[2]}")
+        n = len(images)
+        if len(labels) != n or len(splits) != n or (bits is not None and len(bits) != n):
+            raise ValueError("images, labels, splits (and bits) must have the same length")
+        bad = set(splits) - set(SPLITS)
+        if bad:
+            raise ValueError(f"unknown splits {sorted(bad)}; use {SPLITS}")
+        self.name = name
+        self.image_size = int(images.shape[1])
+        self.images = images
+        ids = list(ids) if ids is not None else [f"{labels[i]}/{splits[i]}/{i:06d}" for i in range(n)]
+        self._records = [
+            ImageRecord(ids[i], str(labels[i]), str(splits[i]),
+                        None if bits is None else tuple(int(b) for b in bits[i]))
+            for i in range(n)
+        ]
+        self._row = {r.id: i for i, r in enumerate(self._records)}
+        self._hash: str | None = None
+
+    def records(self) -> Sequence[ImageRecord]:
+        return self._records
+
+    def read(self, records: Sequence[ImageRecord]) -> tuple[np.ndarray, list[ImageRecord]]:
+        rows = [self._row[r.id] for r in records]
+        return self.images[rows], list(records)
+
+    def content_hash(self) -> str:
+        if self._hash is None:
+            digest = hashlib.sha256(np.ascontiguousarray(self.images).tobytes())
+            for r in self._records:
+                digest.update(f"{r.id}\0{r.source}\0{r.split}\0{r.bits}\n".encode())
+            self._hash = digest.hexdigest()[:16]
+        return self._hash
+
+
+def assign_splits(keys: Sequence[str], fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> list[str]:
+    """Splits for the keys of one source: ordered by key hash, cut at the fractions.
+
+    Independent of the keys' order; a source with at least three items gets at least one of
+    each split.
+    """
+    order = sorted(range(len(keys)), key=lambda i: hashlib.sha256(keys[i].encode()).hexdigest())
+    n = len(keys)
+    n_train = int(round(fractions[0] * n))
+    n_val = int(round(fractions[1] * n))
+    if n >= 3:
+        n_train = min(max(n_train, 1), n - 2)
+        n_val = min(max(n_val, 1), n - n_train - 1)
+    out = [""] * n
+    for rank, i in enumerate(order):
+        out[i] = "train" if rank < n_train else ("val" if rank < n_train + n_val else "test")
+    return out

@@ -1,0 +1,249 @@
+"""The evaluation protocol of DESIGN.md: fit once, then score the test split under each attack.
+
+Which protocols apply follows from what a method is and what a dataset holds:
+
+- detection (any Detector, when the test split has real and generated images): the accuracy
+  threshold is the one maximising balanced accuracy on clean val images;
+- closed-world attribution (Attributor): fitted on every source;
+- open-world attribution (Attributor, at least two generated sources): a second instance is fitted
+  without the held-out generated sources (a quarter of them, at least one, drawn with the seed);
+  the rejection threshold on ``confidence`` accepts 95% of clean val images of known sources;
+- fingerprint decoding (FingerprintDecoder, when the dataset records bits): bitwise accuracy.
+
+Attacks are applied to test images only, batch by batch, with a generator seeded from the run
+seed and the attack name, so the same seed gives the same attacked images.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ganprint import metrics
+from ganprint.dataset import Batch, Dataset
+from ganprint.interfaces import REAL, Attack, Attributor, Detector, FingerprintDecoder
+from ganprint.seeding import seed_everything
+
+REJECTION_ACCEPT = 0.95
+
+
+def stable_int(text: str) -> int:
+    """A 32-bit integer from a string, the same in every process (unlike ``hash``)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def attack_rng(seed: int, attack_name: str, purpose: str = "test") -> np.random.Generator:
+    return np.random.default_rng([seed, stable_int(attack_name), stable_int(purpose)])
+
+
+def held_out_sources(sources: list[str], seed: int) -> list[str]:
+    """Generated sources kept out of open-world training: a quarter (at least one), by seed."""
+    generated = sorted(s for s in sources if s != REAL)
+    if len(generated) < 2:
+        return []
+    k = max(1, len(generated) // 4)
+    rng = np.random.default_rng([seed, stable_int("open-world")])
+    return sorted(rng.choice(generated, size=k, replace=False).tolist())
+
+
+def fit_method(
+    factory: Callable[[], Any],
+    dataset: Dataset,
+    *,
+    seed: int,
+    sources: list[str] | None = None,
+    train_attack: Attack | None = None,
+    attack_name: str = "none",
+) -> Any:
+    """A new instance from ``factory`` fitted on the train split (optionally attacked images)."""
+    method = factory()
+    if not hasattr(method, "fit"):
+        return method
+    train = dataset.load("train", sources)
+    images = train.images
+    if train_attack is not None:
+        images = train_attack(images, attack_rng(seed, attack_name, "train"))
+    seed_everything(seed)
+    fitted = method.fit(images, train.labels)
+    if fitted is not method:
+        raise TypeError(f"{type(method).__name__}.fit must return self")
+    return method
+
+
+@dataclass
+class Outputs:
+    """Per-image outputs of a method on one split."""
+
+    ids: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    predicted: list[str] = field(default_factory=list)
+    confidence: list[float] = field(default_factory=list)
+    open_predicted: list[str] = field(default_factory=list)
+    open_confidence: list[float] = field(default_factory=list)
+    bits_correct: list[float] = field(default_factory=list)
+    n_bits_correct: int = 0
+    n_bits: int = 0
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        columns = {k: v for k, v in vars(self).items() if isinstance(v, list) and v}
+        for i in range(len(self.ids)):
+            yield {k: v[i] for k, v in columns.items()}
+
+
+def _overrides(method: object, name: str) -> bool:
+    return getattr(type(method), name) is not getattr(Attributor, name)
+
+
+def attributor_outputs(method: Attributor, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(predicted label, score, confidence) computing ``predict_proba`` once where allowed."""
+    proba = np.asarray(method.predict_proba(X))
+    classes = np.asarray(method.classes_)
+    predicted = method.predict(X) if _overrides(method, "predict") else classes[np.argmax(proba, axis=1)]
+    if _overrides(method, "score"):
+        scores = method.score(X)
+    elif REAL in list(classes):
+        scores = 1.0 - proba[:, list(classes).index(REAL)]
+    else:
+        scores = proba.max(axis=1)
+    confidence = method.confidence(X) if _overrides(method, "confidence") else proba.max(axis=1)
+    return np.asarray(predicted), np.asarray(scores, dtype=np.float64), np.asarray(confidence, dtype=np.float64)
+
+
+@dataclass
+class FittedMethod:
+    """A method fitted for every protocol that applies, with thresholds calibrated on val."""
+
+    method: Any
+    open_method: Any | None = None
+    known: list[str] = field(default_factory=list)
+    held_out: list[str] = field(default_factory=list)
+    detection_threshold: float | None = None
+    rejection_threshold: float | None = None
+
+
+def collect(
+    fitted: FittedMethod,
+    dataset: Dataset,
+    split: str,
+    *,
+    attack: Attack | None = None,
+    rng: np.random.Generator | None = None,
+    batch_size: int = 256,
+    sources: list[str] | None = None,
+    progress: str | None = None,
+) -> Outputs:
+    """Run the fitted method(s) over ``split`` batch by batch, attacking each batch first."""
+    out = Outputs()
+    method = fitted.method
+    total = len(dataset.select(split, sources))
+    with tqdm(total=total, desc=progress, unit="img", disable=progress is None, leave=False) as bar:
+        for batch in dataset.batches(split, batch_size, sources):
+            X = batch.images if attack is None else attack(batch.images, rng)
+            _collect_batch(fitted, method, batch, X, out)
+            bar.update(len(batch))
+    return out
+
+
+def _collect_batch(fitted: FittedMethod, method: Any, batch: Batch, X: np.ndarray, out: Outputs) -> None:
+    out.ids += batch.ids
+    out.labels += batch.labels.tolist()
+    if isinstance(method, Attributor):
+        predicted, scores, confidence = attributor_outputs(method, X)
+        out.predicted += [str(p) for p in predicted]
+        out.scores += scores.tolist()
+        out.confidence += confidence.tolist()
+    elif isinstance(method, Detector):
+        out.scores += np.asarray(method.score(X), dtype=np.float64).tolist()
+    if fitted.open_method is not None:
+        predicted, _, confidence = attributor_outputs(fitted.open_method, X)
+        out.open_predicted += [str(p) for p in predicted]
+        out.open_confidence += confidence.tolist()
+    if isinstance(method, FingerprintDecoder) and batch.bits is not None:
+        correct = np.asarray(method.decode(X)) == batch.bits
+        out.bits_correct += correct.mean(axis=1).tolist()
+        out.n_bits_correct += int(correct.sum())
+        out.n_bits += int(correct.size)
+
+
+def has_real_and_generated(dataset: Dataset) -> bool:
+    sources = dataset.sources
+    return REAL in sources and len(sources) > 1
+
+
+def prepare(
+    factory: Callable[[], Any],
+    dataset: Dataset,
+    *,
+    seed: int,
+    batch_size: int = 256,
+    train_attack: Attack | None = None,
+    attack_name: str = "none",
+    progress: bool = False,
+) -> FittedMethod:
+    """Fit for every protocol that applies and calibrate the thresholds on clean val images."""
+    fit = lambda sources=None: fit_method(  # noqa: E731
+        factory, dataset, seed=seed, sources=sources, train_attack=train_attack, attack_name=attack_name
+    )
+    fitted = FittedMethod(fit())
+    method = fitted.method
+    label = "calibrating" if progress else None
+    if isinstance(method, Attributor):
+        held_out = held_out_sources(dataset.sources, seed)
+        if held_out:
+            fitted.known = [s for s in dataset.sources if s not in held_out]
+            fitted.held_out = held_out
+            fitted.open_method = fit(fitted.known)
+    val = collect(fitted, dataset, "val", batch_size=batch_size, progress=label)
+    if isinstance(method, Detector) and has_real_and_generated(dataset):
+        is_fake = np.asarray(val.labels) != REAL
+        if is_fake.any() and not is_fake.all():
+            fitted.detection_threshold = metrics.detection_threshold(is_fake, np.asarray(val.scores))
+    if fitted.open_method is not None:
+        known = np.isin(val.labels, fitted.known)
+        fitted.rejection_threshold = metrics.rejection_threshold(
+            np.asarray(val.open_confidence)[known], REJECTION_ACCEPT
+        )
+    return fitted
+
+
+def evaluate(
+    fitted: FittedMethod,
+    dataset: Dataset,
+    *,
+    seed: int,
+    attack: Attack | None = None,
+    attack_name: str = "none",
+    batch_size: int = 256,
+    progress: str | None = None,
+) -> tuple[dict[str, Any], Outputs]:
+    """Metrics of every applicable protocol on the (attacked) test split, and per-image outputs."""
+    rng = attack_rng(seed, attack_name) if attack is not None else None
+    out = collect(fitted, dataset, "test", attack=attack, rng=rng, batch_size=batch_size, progress=progress)
+    if not out.ids:
+        raise ValueError(f"dataset {dataset.name!r} has no readable test images")
+    results: dict[str, Any] = {}
+    method = fitted.method
+    if out.scores and fitted.detection_threshold is not None:
+        results["detection"] = metrics.detection_metrics(out.labels, np.asarray(out.scores),
+                                                          fitted.detection_threshold)
+    if out.predicted:
+        classes = list(dict.fromkeys(list(np.asarray(method.classes_).tolist()) + dataset.sources))
+        results["closed_world"] = metrics.attribution_metrics(out.labels, out.predicted, classes)
+    if out.open_predicted:
+        results["open_world"] = metrics.open_world_metrics(
+            out.labels, out.open_predicted, np.asarray(out.open_confidence), fitted.known,
+            fitted.rejection_threshold,
+        )
+        results["open_world"]["held_out"] = fitted.held_out
+    if out.n_bits:
+        results["fingerprint"] = {"bitwise_acc": out.n_bits_correct / out.n_bits}
+    if not results:
+        raise ValueError(
+            f"no protocol applies to {type(method).__name__} on dataset {dataset.name!r} "
+            "(detection needs real and generated images, decoding needs recorded bits)"
+        )
+    return results, out

@@ -1,0 +1,53 @@
+"""Packaging for ganprint.
+
+The repository folders are mapped onto the ``ganprint`` namespace (see DESIGN.md): ``core/`` is
+``ganprint``, ``plugins/`` is ``ganprint.plugins``, ``datasets/`` is ``ganprint.datasets`` and
+``benchmark/`` is ``ganprint.benchmark``. Built-in plugins are declared under the ``ganprint``
+entry-point group exactly like third-party ones, so both are found through one code path.
+"""
+from setuptools import setup
+
+PACKAGE_DIRS = {
+    "ganprint": "core",
+    "ganprint.plugins": "plugins",
+    "ganprint.datasets": "datasets",
+    "ganprint.benchmark": "benchmark",
+}
+
+BUILTIN_PLUGINS = [
+    "knn = ganprint.plugins.knn",
+    "eigenface = ganprint.plugins.eigenface",
+    "datasets = ganprint.datasets.hooks",
+]
+
+setup(
+    name="ganprint",
+    version="0.1.0",
+    description="Detect GAN-generated images, attribute them to their generator, decode artificial fingerprints.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    package_dir=PACKAGE_DIRS,
+    packages=list(PACKAGE_DIRS),
+    include_package_data=True,
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "scikit-learn>=1.3",
+        "scikit-image>=0.22",
+        "pluggy>=1.3",
+        "tabulate>=0.9",
+        "tqdm>=4.60",
+        "pillow>=10",
+        "platformdirs>=3",
+        "safetensors>=0.4",
+        "PyWavelets>=1.4",
+        "matplotlib>=3.7",
+        "torch==2.13.0",
+    ],
+    extras_require={"test": ["pytest>=7", "pytest-benchmark>=4"]},
+    entry_points={
+        "console_scripts": ["bench = ganprint.benchmark.cli:main"],
+        "ganprint": BUILTIN_PLUGINS,
+    },
+)
