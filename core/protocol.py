@@ -140,7 +140,7 @@ def collect(
     out = Outputs()
     method = fitted.method
     total = len(dataset.select(split, sources))
-    with tqdm(total=total, desc=progress, unit="img", disable=progress is None, leave=False) as bar:
+    with tqdm(total=total, desc=progress, unit="img", disable=None if progress else True, leave=False) as bar:
         for batch in dataset.batches(split, batch_size, sources):
             X = batch.images if attack is None else attack(batch.images, rng)
             _collect_batch(fitted, method, batch, X, out)

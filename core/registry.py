@@ -99,12 +99,19 @@ class Registry:
             return self.specs[kind][name]
         raise self._unknown(kind, name)
 
+    def open_dataset(self, text: str) -> Any:
+        """The dataset named ``NAME`` or ``NAME:ARG``: the spec's ``factory()`` or ``factory(ARG)``."""
+        name, sep, arg = text.partition(":")
+        spec = self.get("datasets", name)
+        return spec.factory(arg) if sep else spec.factory()
+
     def _unknown(self, kind: str, name: str) -> UnknownNameError:
         ordered = sorted(self.specs[kind], key=natural_key)
         close = difflib.get_close_matches(name, ordered, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         known = ", ".join(ordered) or "none"
         return UnknownNameError(f"unknown {kind[:-1]} {name!r}{hint} (registered: {known})")
+
 
 def natural_key(name: str) -> list[Any]:
     """Sort key that orders ``seed2`` before ``seed10``."""

@@ -77,7 +77,7 @@ def read_image(path: Path, size: int | None = None) -> np.ndarray:
     return rgb if size is None else fit_to_size(rgb, size)
 
 
-def image_size(path: Path) -> tuple[int, int]:
+def header_size(path: Path) -> tuple[int, int]:
     """(height, width) from the file header, without decoding the pixels."""
     try:
         with Image.open(path) as image:

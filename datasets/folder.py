@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from ganprint.dataset import Dataset, DatasetError, ImageRecord, SkippedImage, assign_splits
-from ganprint.datasets.decode import IMAGE_SUFFIXES, UnreadableImage, image_size, read_image
+from ganprint.datasets.decode import IMAGE_SUFFIXES, UnreadableImage, header_size, read_image
 from ganprint.interfaces import REAL
 
 
@@ -64,7 +64,7 @@ class FolderDataset(Dataset):
                     self.skipped.append(SkippedImage(key, f"not an image file (suffix {file.suffix or 'none'})"))
                     continue
                 try:
-                    h, w = image_size(file)
+                    h, w = header_size(file)
                 except UnreadableImage as error:
                     self.skipped.append(SkippedImage(key, str(error)))
                     continue

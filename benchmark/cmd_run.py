@@ -1,0 +1,82 @@
+"""``bench run``: fit, attack and score the selected detectors on a dataset; print leaderboards."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from ganprint.benchmark.cli import UsageError
+from ganprint.benchmark.leaderboard import FORMATS, render
+from ganprint.benchmark.runner import NO_ATTACK, RunResult, run_benchmark
+from ganprint.benchmark.store import ResultStore, default_store_path
+from ganprint.dataset import DatasetError
+from ganprint.registry import Registry, UnknownNameError, load_registry
+
+DEFAULT_DATASET = "zoo:default"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="run detectors through the evaluation protocol")
+    parser.add_argument("--plugins", default="all", help="'all' or a comma list of names and globs (default: all)")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET,
+                        help=f"NAME, NAME:ARG or folder:PATH (default: {DEFAULT_DATASET})")
+    parser.add_argument("--attacks", default=NO_ATTACK, help="comma list of attacks, 'none' = clean (default: none)")
+    parser.add_argument("--immunize", action="store_true",
+                        help="also fit each detector on training images under each attack (the 'dfs' columns)")
+    parser.add_argument("--format", default="github", choices=FORMATS, help="leaderboard format")
+    parser.add_argument("--seed", type=int, default=0, help="fixes every random choice (default: 0)")
+    parser.add_argument("--store", type=Path, default=None, help=f"results database (default: {default_store_path()})")
+    parser.add_argument("--resume", action="store_true", help="skip cells already finished in the store")
+    parser.add_argument("--out", type=Path, default=None, help="write results.json and predictions.csv here")
+    parser.add_argument("--batch-size", type=int, default=256, help="test images scored per batch")
+    parser.set_defaults(func=run)
+
+
+def open_dataset(registry: Registry, text: str):
+    try:
+        return registry.open_dataset(text)
+    except (DatasetError, UnknownNameError) as error:
+        raise UsageError(str(error).strip("'\"")) from error
+    except Exception as error:  # a dataset plugin's own failure is still one clear line
+        raise UsageError(f"could not open dataset {text!r}: {type(error).__name__}: {error}") from error
+
+
+def write_outputs(result: RunResult, store: ResultStore, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps([c.as_dict() for c in result.cells], indent=2, default=repr))
+    columns = ["detector", "attack", "immunized", "ids", "labels", "scores", "predicted", "confidence",
+               "open_predicted", "open_confidence", "bits_correct"]
+    names = {"ids": "image_id", "labels": "source", "scores": "score", "bits_correct": "bitwise_acc"}
+    with open(out / "predictions.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([names.get(c, c) for c in columns])
+        for cell in result.cells:
+            for p in store.predictions(cell.key):
+                p.update(detector=cell.detector, attack=cell.attack, immunized=int(cell.immunized))
+                writer.writerow([p.get(c, "") for c in columns])
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    registry = load_registry()
+    dataset = open_dataset(registry, args.dataset)
+    try:
+        registry.select("detectors", args.plugins)
+    except UnknownNameError as error:
+        raise UsageError(str(error).strip("'\"")) from error
+    with ResultStore(args.store or default_store_path()) as store:
+        try:
+            result = run_benchmark(registry, dataset, plugins=args.plugins, attacks=args.attacks,
+                                   seed=args.seed, store=store, resume=args.resume,
+                                   batch_size=args.batch_size, immunize=args.immunize)
+        except UnknownNameError as error:
+            raise UsageError(str(error).strip("'\"")) from error
+        print(f"dataset {dataset.name} ({dataset.content_hash()}), seed {args.seed}\n")
+        print(render(result.cells, args.format, registry.failures, dataset.skipped))
+        if args.out is not None:
+            write_outputs(result, store, args.out)
+            print(f"\nwrote {args.out / 'results.json'} and {args.out / 'predictions.csv'}", file=sys.stderr)
+    return 0 if any(c.ok for c in result.cells) else 1

@@ -1,0 +1,154 @@
+"""``bench run``: every selected detector through the protocol, under every selected attack.
+
+Each detector is fitted once (``ganprint.protocol.prepare``) and then evaluated on the test split
+under each attack (``ganprint.protocol.evaluate``). Fitting and every (detector, attack) cell run
+through :class:`Outcome`: an exception becomes an ERR cell with its message and the run goes on.
+Each finished cell is written to the store at once, so ``--resume`` after a kill skips it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from tqdm.auto import tqdm
+
+import ganprint
+from ganprint import protocol
+from ganprint.dataset import Dataset
+from ganprint.registry import Registry
+from ganprint.benchmark.outcome import Outcome
+from ganprint.benchmark.store import CellResult, ResultStore
+
+NO_ATTACK = "none"
+PROTOCOL_VERSION = 1
+
+
+@dataclass
+class AttackChoice:
+    """An attack selected for the run (``none`` is no attack), with its params for provenance."""
+
+    name: str
+    attack: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_attacks(registry: Registry, selection: str) -> list[AttackChoice]:
+    """``none`` plus registered attack names or globs, in the order given."""
+    choices: list[AttackChoice] = []
+    for part in [p.strip() for p in selection.split(",") if p.strip()]:
+        if part == NO_ATTACK:
+            choices.append(AttackChoice(NO_ATTACK))
+            continue
+        for spec in registry.select("attacks", part):
+            attack = spec.factory()
+            params = attack.get_params() if hasattr(attack, "get_params") else {}
+            choices.append(AttackChoice(spec.name, attack, params))
+    unique = {c.name: c for c in choices}
+    return list(unique.values())
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=repr, sort_keys=True))
+
+
+def cell_key(provenance: dict[str, Any]) -> str:
+    """Hash of everything a cell's result depends on (not of when it ran)."""
+    keyed = {k: v for k, v in provenance.items() if k not in ("time", "seconds", "ganprint_version")}
+    text = json.dumps(keyed, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+@dataclass
+class RunResult:
+    cells: list[CellResult]
+    dataset: Dataset
+    run_id: str
+
+
+def run_benchmark(
+    registry: Registry,
+    dataset: Dataset,
+    *,
+    plugins: str = "all",
+    attacks: str = NO_ATTACK,
+    seed: int = 0,
+    store: ResultStore,
+    resume: bool = False,
+    batch_size: int = 256,
+    immunize: bool = False,
+    progress: bool | None = None,
+) -> RunResult:
+    """Run and store every (detector, attack) cell; return the cells of this run in table order."""
+    specs = registry.select("detectors", plugins)
+    choices = resolve_attacks(registry, attacks)
+    run_id = uuid.uuid4().hex[:12]
+    dataset_hash = dataset.content_hash()
+    cells: list[CellResult] = []
+    groups = [(c, False) for c in choices]
+    if immunize:
+        groups += [(c, True) for c in choices if c.name != NO_ATTACK]
+    show = progress is not False
+    with tqdm(total=len(specs) * len(groups), desc="cells", unit="cell", disable=None if show else True) as bar:
+        for spec in specs:
+            info = registry.origin("detectors", spec.name)
+            params = Outcome.of(lambda: _json_safe(spec.factory().get_params()))
+            fits: dict[str, Outcome] = {}
+            for choice, immunized in groups:
+                provenance = {
+                    "detector": spec.name,
+                    "plugin": info.plugin,
+                    "distribution": info.distribution,
+                    "plugin_version": info.version,
+                    "params": params.value if params.ok else None,
+                    "dataset": dataset.name,
+                    "dataset_hash": dataset_hash,
+                    "attack": choice.name,
+                    "attack_params": _json_safe(choice.params),
+                    "immunized": immunized,
+                    "seed": seed,
+                    "protocol_version": PROTOCOL_VERSION,
+                }
+                key = cell_key(provenance)
+                bar.set_postfix_str(f"{spec.name} / {choice.name}{' (immunized)' if immunized else ''}")
+                if resume and store.is_done(key):
+                    cells.append(store.get(key))
+                    bar.update(1)
+                    continue
+                fit_name = choice.name if immunized else NO_ATTACK
+                if fit_name not in fits:
+                    fits[fit_name] = params if not params.ok else Outcome.of(_fitter(
+                        spec.factory, dataset, seed, batch_size, choice if immunized else None, show))
+                fitted = fits[fit_name]
+                started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                if fitted.ok:
+                    outcome = Outcome.of(lambda: protocol.evaluate(
+                        fitted.value, dataset, seed=seed, attack=choice.attack, attack_name=choice.name,
+                        batch_size=batch_size, progress=f"{spec.name}/{choice.name}" if show else None))
+                    error, tb = outcome.error, outcome.traceback
+                else:
+                    outcome, error, tb = fitted, f"fit failed: {fitted.error}", fitted.traceback
+                metrics, outputs = outcome.value if outcome.ok and fitted.ok else ({}, None)
+                provenance.update(time=started, seconds=round(fitted.seconds + outcome.seconds, 3),
+                                  ganprint_version=ganprint.__version__)
+                cell = CellResult(key, run_id, spec.name, choice.name, immunized, dataset.name,
+                                  "ok" if error is None else "error", metrics, error, tb, provenance,
+                                  time.time())
+                store.put(cell, outputs.rows() if outputs is not None else ())
+                cells.append(cell)
+                bar.update(1)
+    return RunResult(cells, dataset, run_id)
+
+
+def _fitter(factory: Callable[[], Any], dataset: Dataset, seed: int, batch_size: int,
+            train_attack: AttackChoice | None, progress: bool) -> Callable[[], protocol.FittedMethod]:
+    return lambda: protocol.prepare(
+        factory, dataset, seed=seed, batch_size=batch_size,
+        train_attack=None if train_attack is None else train_attack.attack,
+        attack_name=NO_ATTACK if train_attack is None else train_attack.name,
+        progress=progress,
+    )
