@@ -18,6 +18,7 @@ BUILTIN_PLUGINS = [
     "knn = ganprint.plugins.knn",
     "eigenface = ganprint.plugins.eigenface",
     "datasets = ganprint.datasets.hooks",
+    "attacks = ganprint.plugins.attacks",
 ]
 
 setup(
