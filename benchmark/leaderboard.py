@@ -93,6 +93,10 @@ def render(cells: Sequence[CellResult], fmt: str = "github", failures: Sequence[
                              disable_numparse=True)
             parts.append(f"{title}\n\n{table}" if fmt != "latex" else f"% {title}\n{table}")
     notes = []
+    immunized = {c.detector: c.provenance.get("immunization", "refit") for c in cells if c.immunized}
+    if immunized:
+        notes.append("dfs = immunized on training images under the same attack: "
+                     + ", ".join(f"{d} {how}" for d, how in immunized.items()))
     errors = [c for c in cells if not c.ok]
     if errors:
         notes.append("Errors:")

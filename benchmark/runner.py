@@ -97,6 +97,7 @@ def run_benchmark(
         for spec in specs:
             info = registry.origin("detectors", spec.name)
             params = Outcome.of(lambda: _json_safe(spec.factory().get_params()))
+            immunization = Outcome.of(lambda: "fine-tuned" if protocol.can_fine_tune(spec.factory()) else "refit")
             fits: dict[str, Outcome] = {}
             for choice, immunized in groups:
                 provenance = {
@@ -110,6 +111,7 @@ def run_benchmark(
                     "attack": choice.name,
                     "attack_params": _json_safe(choice.params),
                     "immunized": immunized,
+                    **({"immunization": immunization.value} if immunized and immunization.ok else {}),
                     "seed": seed,
                     "protocol_version": PROTOCOL_VERSION,
                 }
@@ -119,11 +121,9 @@ def run_benchmark(
                     cells.append(store.get(key))
                     bar.update(1)
                     continue
-                fit_name = choice.name if immunized else NO_ATTACK
-                if fit_name not in fits:
-                    fits[fit_name] = params if not params.ok else Outcome.of(_fitter(
-                        spec.factory, dataset, seed, batch_size, choice if immunized else None, show))
-                fitted = fits[fit_name]
+                fitted = params if not params.ok else _fitted(
+                    fits, spec.factory, dataset, seed, batch_size, choice if immunized else None, show,
+                    fine_tune=immunization.value == "fine-tuned")
                 started = datetime.now(timezone.utc).isoformat(timespec="seconds")
                 if fitted.ok:
                     outcome = Outcome.of(lambda: protocol.evaluate(
@@ -144,11 +144,29 @@ def run_benchmark(
     return RunResult(cells, dataset, run_id)
 
 
+def _fitted(fits: dict[str, Outcome], factory: Callable[[], Any], dataset: Dataset, seed: int, batch_size: int,
+            train_attack: AttackChoice | None, progress: bool, fine_tune: bool) -> Outcome:
+    """The clean fit (no ``train_attack``) or the immunized one, each computed once into ``fits``.
+
+    Immunizing fine-tunes a copy of the clean fit when the method offers ``fine_tune``, and
+    refits from scratch otherwise.
+    """
+    name = NO_ATTACK if train_attack is None else train_attack.name
+    if name not in fits:
+        base = None
+        if train_attack is not None and fine_tune:
+            base = _fitted(fits, factory, dataset, seed, batch_size, None, progress, fine_tune)
+        fits[name] = base if base is not None and not base.ok else Outcome.of(_fitter(
+            factory, dataset, seed, batch_size, train_attack, progress, None if base is None else base.value))
+    return fits[name]
+
+
 def _fitter(factory: Callable[[], Any], dataset: Dataset, seed: int, batch_size: int,
-            train_attack: AttackChoice | None, progress: bool) -> Callable[[], protocol.FittedMethod]:
+            train_attack: AttackChoice | None, progress: bool,
+            fine_tune_from: protocol.FittedMethod | None = None) -> Callable[[], protocol.FittedMethod]:
     return lambda: protocol.prepare(
         factory, dataset, seed=seed, batch_size=batch_size,
         train_attack=None if train_attack is None else train_attack.attack,
         attack_name=NO_ATTACK if train_attack is None else train_attack.name,
-        progress=progress,
+        progress=progress, fine_tune_from=fine_tune_from,
     )

@@ -15,6 +15,7 @@ seed and the attack name, so the same seed gives the same attacked images.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -57,9 +58,14 @@ def fit_method(
     sources: list[str] | None = None,
     train_attack: Attack | None = None,
     attack_name: str = "none",
+    start_from: Any | None = None,
 ) -> Any:
-    """A new instance from ``factory`` fitted on the train split (optionally attacked images)."""
-    method = factory()
+    """A new instance from ``factory`` fitted on the train split (optionally attacked images).
+
+    With ``start_from`` (a fitted method offering ``fine_tune``), a copy of it is fine-tuned on
+    those images instead; ``start_from`` itself is left as it was.
+    """
+    method = factory() if start_from is None else copy.deepcopy(start_from)
     if not hasattr(method, "fit"):
         return method
     train = dataset.load("train", sources)
@@ -67,10 +73,20 @@ def fit_method(
     if train_attack is not None:
         images = train_attack(images, attack_rng(seed, attack_name, "train"))
     seed_everything(seed)
-    fitted = method.fit(images, train.labels)
+    step = "fit" if start_from is None else "fine_tune"
+    fitted = getattr(method, step)(images, train.labels)
     if fitted is not method:
-        raise TypeError(f"{type(method).__name__}.fit must return self")
+        raise TypeError(f"{type(method).__name__}.{step} must return self")
     return method
+
+
+def can_fine_tune(method: object) -> bool:
+    """True when ``method`` offers ``fine_tune(X, y) -> self``, continuing from its learned state.
+
+    Immunisation (Yu et al. 2019 §4.4) fine-tunes such a method on attacked training images;
+    any other method is refit from scratch on them.
+    """
+    return callable(getattr(method, "fine_tune", None))
 
 
 @dataclass
@@ -183,12 +199,19 @@ def prepare(
     train_attack: Attack | None = None,
     attack_name: str = "none",
     progress: bool = False,
+    fine_tune_from: FittedMethod | None = None,
 ) -> FittedMethod:
-    """Fit for every protocol that applies and calibrate the thresholds on clean val images."""
-    fit = lambda sources=None: fit_method(  # noqa: E731
-        factory, dataset, seed=seed, sources=sources, train_attack=train_attack, attack_name=attack_name
+    """Fit for every protocol that applies and calibrate the thresholds on clean val images.
+
+    With ``fine_tune_from`` (methods already prepared, offering ``fine_tune``; see
+    :func:`can_fine_tune`), copies of them are fine-tuned on the (attacked) train split instead.
+    """
+    start = fine_tune_from if fine_tune_from is not None and can_fine_tune(fine_tune_from.method) else None
+    fit = lambda sources=None, start_from=None: fit_method(  # noqa: E731
+        factory, dataset, seed=seed, sources=sources, train_attack=train_attack, attack_name=attack_name,
+        start_from=start_from,
     )
-    fitted = FittedMethod(fit())
+    fitted = FittedMethod(fit(start_from=None if start is None else start.method))
     method = fitted.method
     label = "calibrating" if progress else None
     if isinstance(method, Attributor):
@@ -196,7 +219,7 @@ def prepare(
         if held_out:
             fitted.known = [s for s in dataset.sources if s not in held_out]
             fitted.held_out = held_out
-            fitted.open_method = fit(fitted.known)
+            fitted.open_method = fit(fitted.known, None if start is None else start.open_method)
     val = collect(fitted, dataset, "val", batch_size=batch_size, progress=label)
     if isinstance(method, Detector) and has_real_and_generated(dataset):
         is_fake = np.asarray(val.labels) != REAL
