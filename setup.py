@@ -12,6 +12,7 @@ PACKAGE_DIRS = {
     "ganprint.plugins": "plugins",
     "ganprint.datasets": "datasets",
     "ganprint.benchmark": "benchmark",
+    "ganprint.plugins.prnu": "plugins/prnu",
 }
 
 BUILTIN_PLUGINS = [
@@ -19,6 +20,7 @@ BUILTIN_PLUGINS = [
     "eigenface = ganprint.plugins.eigenface",
     "datasets = ganprint.datasets.hooks",
     "attacks = ganprint.plugins.attacks",
+    "prnu = ganprint.plugins.prnu",
 ]
 
 setup(
