@@ -10,6 +10,7 @@ from typing import Sequence
 COMMANDS = [
     "ganprint.benchmark.cmd_list",
     "ganprint.benchmark.cmd_run",
+    "ganprint.benchmark.cmd_prnu",
 ]
 
 

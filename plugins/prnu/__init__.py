@@ -22,6 +22,7 @@ _PUBLIC = {
     "correlation": "similarity",
     "pce": "similarity",
     "PRNUAttributor": "attributor",
+    "analyse": "analysis",
 }
 
 __all__ = sorted(_PUBLIC)
