@@ -7,15 +7,13 @@ import importlib
 import sys
 from typing import Sequence
 
+from ganprint.benchmark.errors import UsageError
+
 COMMANDS = [
     "ganprint.benchmark.cmd_list",
     "ganprint.benchmark.cmd_run",
     "ganprint.benchmark.cmd_prnu",
 ]
-
-
-class UsageError(Exception):
-    """A user error the CLI reports as one line and exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ganprint.benchmark.cli import UsageError
+from ganprint.benchmark.errors import UsageError
 from ganprint.benchmark.leaderboard import FORMATS, render
 from ganprint.benchmark.runner import NO_ATTACK, RunResult, run_benchmark
 from ganprint.benchmark.store import ResultStore, default_store_path

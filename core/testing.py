@@ -78,10 +78,10 @@ def check_detector(
     if not isinstance(method, (Detector, FingerprintDecoder)):
         _fail(name, "must subclass ganprint.Detector, ganprint.Attributor or ganprint.FingerprintDecoder")
     if isinstance(method, Parametrised):
-        params = method.get_params()
         try:
+            params = method.get_params()
             clone = type(method)(**params)
-        except TypeError as error:
+        except (AttributeError, TypeError) as error:
             _fail(name, f"__init__ must store each keyword argument under its own name ({error})")
         if clone.get_params().keys() != params.keys():
             _fail(name, "get_params() differs after re-construction from get_params()")
