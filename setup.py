@@ -13,6 +13,7 @@ PACKAGE_DIRS = {
     "ganprint.datasets": "datasets",
     "ganprint.benchmark": "benchmark",
     "ganprint.plugins.prnu": "plugins/prnu",
+    "ganprint.plugins.visnet": "plugins/visnet",
 }
 
 BUILTIN_PLUGINS = [
@@ -21,6 +22,7 @@ BUILTIN_PLUGINS = [
     "datasets = ganprint.datasets.hooks",
     "attacks = ganprint.plugins.attacks",
     "prnu = ganprint.plugins.prnu",
+    "visnet = ganprint.plugins.visnet",
 ]
 
 setup(

@@ -1,0 +1,22 @@
+"""The ``visnet`` plugin: the fingerprint visualisation network of Yu et al. 2019, §3.3.
+
+torch is imported by the factory, not when the plugin is loaded.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ganprint import DetectorSpec, hookimpl
+
+
+def make_visnet(**params: Any) -> Any:
+    """A new, unfitted :class:`~ganprint.plugins.visnet.attributor.VisNetAttributor`."""
+    from ganprint.plugins.visnet.attributor import VisNetAttributor
+
+    return VisNetAttributor(**params)
+
+
+@hookimpl
+def ganprint_detectors() -> Iterable[DetectorSpec]:
+    yield DetectorSpec("visnet", make_visnet,
+                       "visNet: reconstruction residuals correlated with learned model fingerprints (Yu et al. 2019 §3.3)")
