@@ -76,19 +76,14 @@ def test_vectorised_equals_per_image(options):
     assert correlation(residuals(X, **options), per_image_residuals(X, **options)) >= 0.999
 
 
+IMPLEMENTATIONS = {"vectorised": residuals, "per_image_reference": per_image_residuals}
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("size", SIZES)
-def test_residuals_vectorised(benchmark, size):
+def test_residual_speed(benchmark, size, implementation):
     benchmark.group = f"prnu residuals {size}, {SIZES[size][0]} images"
     X = batch(size)
     benchmark.extra_info["images_per_round"] = len(X)
-    R = benchmark(residuals, X)
-    assert R.shape == X.shape[:3]
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_residuals_per_image_reference(benchmark, size):
-    benchmark.group = f"prnu residuals {size}, {SIZES[size][0]} images"
-    X = batch(size)
-    benchmark.extra_info["images_per_round"] = len(X)
-    R = benchmark(per_image_residuals, X)
+    R = benchmark(IMPLEMENTATIONS[implementation], X)
     assert R.shape == X.shape[:3]
