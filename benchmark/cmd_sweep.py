@@ -1,0 +1,121 @@
+"""``bench sweep``: metric-versus-strength curves of one attack and their working ranges
+(Yu et al. 2021 §4.6), e.g. ``bench sweep --plugins knn --dataset D --attack jpeg
+--strengths 90,70,50,30,10 --out DIR``.
+
+Each detector is fitted once on clean training images; its test images are then attacked at
+each fixed strength (the attack parameter named by the attack class's ``strength_param``, or
+``--param``). The command writes ``sweep_<attack>.png`` and ``sweep_<attack>.json`` into DIR and
+prints the metric at each strength with the working range.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from ganprint import protocol
+from ganprint.benchmark.cli import UsageError
+from ganprint.benchmark.cmd_run import open_dataset
+from ganprint.benchmark.outcome import Outcome
+from ganprint.benchmark.sweep import DEFAULT_THRESHOLD, SweepCurve, attack_sweep, plot_sweep
+from ganprint.registry import UnknownNameError, load_registry
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("sweep", help="metric-versus-strength curves of one attack, with working ranges")
+    parser.add_argument("--plugins", default="all", help="'all' or a comma list of detector names and globs")
+    parser.add_argument("--dataset", required=True, help="NAME, NAME:ARG or folder:PATH")
+    parser.add_argument("--attack", required=True, help="a registered attack, e.g. jpeg")
+    parser.add_argument("--strengths", required=True,
+                        help="comma list of fixed strengths, mildest first (e.g. jpeg quality 90,70,50,30,10)")
+    parser.add_argument("--param", default=None,
+                        help="the attack parameter to set (default: the attack's strength_param)")
+    parser.add_argument("--metric", default=None,
+                        help="dotted metric, e.g. closed_world.acc, detection.auc, fingerprint.bitwise_acc "
+                             "(default: bitwise acc, else closed-world acc, else detection acc)")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                        help=f"working range: metric at or above this (default: {DEFAULT_THRESHOLD})")
+    parser.add_argument("--seed", type=int, default=0, help="fixes every random choice (default: 0)")
+    parser.add_argument("--batch-size", type=int, default=256, help="test images scored per batch")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the PNG and JSON")
+    parser.set_defaults(func=run)
+
+
+def parse_strengths(text: str) -> list[int | float]:
+    """``"90,70,50"`` → ``[90, 70, 50]``; integers stay integers, anything else becomes a float."""
+    strengths: list[int | float] = []
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        try:
+            strengths.append(int(part))
+        except ValueError:
+            try:
+                strengths.append(float(part))
+            except ValueError:
+                raise UsageError(f"--strengths must be numbers separated by commas; got {part!r}") from None
+    if not strengths:
+        raise UsageError("--strengths needs at least one value")
+    return strengths
+
+
+def strength_param(attack: Any, name: str, given: str | None) -> str:
+    """The parameter a sweep sets: ``--param`` or the attack class's ``strength_param``."""
+    param = given or getattr(type(attack), "strength_param", None)
+    if not param:
+        raise UsageError(f"attack {name!r} declares no strength_param: give --param")
+    if param not in attack.get_params():
+        raise UsageError(f"attack {name!r} has no parameter {param!r}; it has {', '.join(attack.get_params())}")
+    return param
+
+
+def run(args: argparse.Namespace) -> int:
+    registry = load_registry()
+    dataset = open_dataset(registry, args.dataset)
+    try:
+        specs = registry.select("detectors", args.plugins)
+        attack_spec = registry.get("attacks", args.attack)
+    except UnknownNameError as error:
+        raise UsageError(str(error).strip("'\"")) from error
+    strengths = parse_strengths(args.strengths)
+    param = strength_param(attack_spec.factory(), attack_spec.name, args.param)
+    for strength in strengths:
+        try:
+            attack_spec.factory(**{param: strength})
+        except (TypeError, ValueError) as error:
+            raise UsageError(f"{attack_spec.name} {param}={strength}: {error}") from error
+
+    curves: list[SweepCurve] = []
+    errors: list[tuple[str, str]] = []
+    for spec in specs:
+        outcome = Outcome.of(lambda: attack_sweep(
+            protocol.prepare(spec.factory, dataset, seed=args.seed, batch_size=args.batch_size),
+            dataset, attack_spec.factory, param, strengths, seed=args.seed, metric=args.metric,
+            label=spec.name, perturbation=attack_spec.name, batch_size=args.batch_size))
+        if outcome.ok:
+            curves.append(outcome.value)
+        else:
+            errors.append((spec.name, outcome.error))
+
+    print(f"dataset {dataset.name} ({dataset.content_hash()}), attack {attack_spec.name}, seed {args.seed}\n")
+    header = ["detector", "metric"] + [f"{param}={s}" for s in strengths] + [f"working range (≥ {args.threshold:g})"]
+    rows = [[c.label, c.metric] + [_format(v) for v in c.values] + [c.describe_range(args.threshold)] for c in curves]
+    rows += [[name, "ERR"] + [""] * (len(strengths) + 1) for name, _ in errors]
+    print(tabulate(rows, header, tablefmt="github", disable_numparse=True))
+    if errors:
+        print("\n" + "\n".join(f"ERR {name}: {error}" for name, error in errors))
+    if curves:
+        png = plot_sweep(curves, args.out / f"sweep_{attack_spec.name}.png", args.threshold,
+                         title=f"{attack_spec.name} on {dataset.name}")
+        record = {"dataset": dataset.name, "dataset_hash": dataset.content_hash(), "attack": attack_spec.name,
+                  "param": param, "threshold": args.threshold, "seed": args.seed,
+                  "curves": [dict(c.as_dict(), working_range=c.working_range(args.threshold)) for c in curves]}
+        (args.out / f"sweep_{attack_spec.name}.json").write_text(json.dumps(record, indent=2))
+        print(f"\nwrote {png} and {png.with_suffix('.json')}")
+    return 0 if curves else 1
+
+
+def _format(value: float) -> str:
+    return "nan" if math.isnan(value) else f"{value:.3f}"
