@@ -14,6 +14,7 @@ PACKAGE_DIRS = {
     "ganprint.benchmark": "benchmark",
     "ganprint.plugins.prnu": "plugins/prnu",
     "ganprint.plugins.visnet": "plugins/visnet",
+    "ganprint.plugins.bfrvae": "plugins/bfrvae",
 }
 
 BUILTIN_PLUGINS = [
@@ -23,6 +24,7 @@ BUILTIN_PLUGINS = [
     "attacks = ganprint.plugins.attacks",
     "prnu = ganprint.plugins.prnu",
     "visnet = ganprint.plugins.visnet",
+    "bfrvae = ganprint.plugins.bfrvae",
 ]
 
 setup(
