@@ -13,6 +13,7 @@ COMMANDS = [
     "ganprint.benchmark.cmd_list",
     "ganprint.benchmark.cmd_run",
     "ganprint.benchmark.cmd_prnu",
+    "ganprint.benchmark.cmd_bfrvae",
     "ganprint.benchmark.cmd_visnet",
     "ganprint.benchmark.cmd_sweep",
 ]
