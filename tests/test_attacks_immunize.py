@@ -9,11 +9,10 @@ from ganprint import Detector, DetectorSpec, hookimpl, protocol
 from ganprint.benchmark.leaderboard import render
 from ganprint.benchmark.runner import run_benchmark
 from ganprint.benchmark.store import ResultStore
-from ganprint.dataset import ArrayDataset, assign_splits
 from ganprint.plugins.attacks.jpeg import JPEGCompression
 from ganprint.plugins.knn import KNNAttributor
 from ganprint.registry import load_registry
-from ganprint.testing import synthetic_sources
+from test_attacks_sweep import small_dataset
 
 
 class MeanBrightness(Detector):
@@ -38,15 +37,6 @@ class ToyPlugin:
     @hookimpl
     def ganprint_detectors(self):
         yield DetectorSpec("toy-finetune", MeanBrightness, "fine-tunable toy detector")
-
-
-def small_dataset() -> ArrayDataset:
-    X, y = synthetic_sources(12, 16, n_generated=2, seed=1)
-    splits = np.empty(len(y), dtype=object)
-    for source in set(y):
-        rows = np.flatnonzero(y == source)
-        splits[rows] = assign_splits([f"{source}/{i}" for i in rows])
-    return ArrayDataset("small", X, y, list(splits))
 
 
 def test_can_fine_tune() -> None:
