@@ -11,7 +11,8 @@ open-world "unknown" (§5.2: the paper tells unseen GANs apart by their low simi
 Deviations from the paper, all forced by its missing details or by 32×32 images on a CPU:
 
 - Fig. 1(b)'s layer sizes are only in the figure; the encoder/decoder here are three stride-2
-  convolutions each way (32→4) with ``latent_dim``-channel 1×1 heads; ``latent_dim`` defaults to 128,
+  convolutions each way (32→4, ``width``·(1, 2, 4) channels, ``width`` = 16 to keep CPU training
+  practical) with ``latent_dim``-channel 1×1 heads; ``latent_dim`` defaults to 128,
   not 256: a 32×32 image has 16 times fewer pixels than the paper's 128×128, and each source's
   Gaussian is fitted on a few hundred images, where 256 per-dimension variances are noisier.
 - σ′ is read as the precision of the Normal-Gamma (eq. 1's conjugate pair), so e_latent ~ N(μ′, 1/σ′).
@@ -23,8 +24,8 @@ Deviations from the paper, all forced by its missing details or by 32×32 images
   epochs, width 16: held-out accuracy 0.51 with draws, 1.00 with expectations).
 - λ1, λ2, the batch size and the number of epochs are in the supplement we do not have: λ1 = 1,
   λ2 = 100 (the MSE is summed over the 3072 values of an image; with λ2 = 1 the reconstruction
-  swamps the triplet term and the simulation stays at chance, 0.33) and early stopping on the loss of
-  a validation part of the training data carved by seed.
+  swamps the triplet term and the simulation stays at chance, 0.33, measured with the triplet on
+  E[μ′]) and early stopping on the loss of a validation part of the training data carved by seed.
 - The fingerprint used for attribution and analyses is the posterior mean (E[μ′], E[σ′]) = (μ_t, α/β)
   rather than one draw, so it is deterministic.
 - The paper reports distances between fingerprint distributions but no per-image classifier; the
@@ -62,7 +63,7 @@ class BFRVAEAttributor(Attributor):
     def __init__(
         self,
         latent_dim: int = 128,
-        width: int = 32,
+        width: int = 16,
         lambda1: float = 1.0,
         lambda2: float = 100.0,
         margin: float = 1.0,

@@ -72,7 +72,7 @@ class BFRVAE(nn.Module):
     ``latent_dim``×1×1 map, as the paper's "256×1×1" fingerprint tensors.
     """
 
-    def __init__(self, latent_dim: int = 128, width: int = 32) -> None:
+    def __init__(self, latent_dim: int = 128, width: int = 16) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         w = width
