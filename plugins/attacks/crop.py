@@ -1,8 +1,8 @@
 """Cropping resized back to the original size (Yu et al. 2019 §4.4; Yu et al. 2021 §4.6).
 
-Random mode follows Yu 2019: per image an offset fraction f is drawn from U[0.05, 0.20]; a square
-window of side (1 − f)·S (S the shorter side; for a non-square image each side loses the same
-fraction) is cut at a random position and resized back to the original size (bilinear).
+Random mode follows Yu 2019: per image an offset fraction f is drawn from U[0.05, 0.20]; a window
+of (1 − f) times each side is cut at a random position and resized back to the original size
+(bilinear).
 Fixed mode (``size``) cuts the centred ``size`` × ``size`` window, as Yu 2021's centre cropping,
 whose sweep runs from 128 (no crop) down.
 """
