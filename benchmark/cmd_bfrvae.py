@@ -8,14 +8,15 @@ reference source), ``pca_density.png`` (Fig. 5), ``jsd_correlation_<attack>.png`
 ``--dataset zoo:default/seeds --reference '*_s0,*_s1'`` or any choice leaving seeds out.
 
 The analyses belong to the ``bfrvae`` plugin; benchmark/ never imports ganprint.plugins, so the
-plugin is reached through its entry point in the ``ganprint`` group, as any installed plugin is.
+plugin's module is reached through the registry (the module of its detector factory).
 The attacks are the registry's ``noise``, ``blur`` and ``jpeg`` at fixed strengths.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,6 @@ from tabulate import tabulate
 
 from ganprint.benchmark.cli import UsageError
 from ganprint.benchmark.cmd_run import open_dataset
-from ganprint.hookspecs import PROJECT
 from ganprint.registry import Registry, UnknownNameError, load_registry
 
 PLUGIN = "bfrvae"
@@ -48,32 +48,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     analyse.add_argument("--max-per-source", type=int, default=None, help="test images per source (default: all)")
     analyse.add_argument("--max-epochs", type=int, default=None, help="override the plugin's training epochs")
     analyse.add_argument("--latent-dim", type=int, default=None, help="override the plugin's latent size")
+    analyse.add_argument("--by-source", action="store_true",
+                         help="train the triplet loss on source labels, not on families (name without seed suffix)")
     analyse.add_argument("--seed", type=int, default=0, help="fixes every random choice (default: 0)")
     analyse.set_defaults(func=run_analyse)
 
 
-def _plugin() -> Any:
-    for entry_point in importlib.metadata.entry_points(group=PROJECT):
-        if entry_point.name == PLUGIN:
-            return entry_point.load()
-    raise UsageError(f"the {PLUGIN!r} plugin is not installed (no {PLUGIN!r} entry point in group {PROJECT!r})")
-
-
-def _names(text: str | None) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else []
+def plugin_module(registry: Registry) -> ModuleType:
+    """The module of the registered ``bfrvae`` plugin, which holds ``analyse``."""
+    try:
+        spec = registry.get("detectors", PLUGIN)
+    except UnknownNameError as error:
+        raise UsageError(f"the {PLUGIN!r} plugin is not installed ({str(error).strip(chr(39) + chr(34))})") from error
+    return sys.modules[spec.factory.__module__]
 
 
 def attacks_from(registry: Registry, text: str) -> dict[str, Any]:
-    """The named attacks at the strengths of §5.2 (an attack without one keeps its defaults)."""
-    names = [n for n in _names(text) if n != "none"]
-    out = {}
-    for name in names:
-        try:
-            spec = registry.get("attacks", name)
-        except UnknownNameError as error:
-            raise UsageError(str(error).strip("'\"")) from error
-        out[name] = spec.factory(**ATTACK_STRENGTHS.get(name, {}))
-    return out
+    """The selected attacks (names or globs, 'none' for no attack) at the strengths of §5.2."""
+    if text.strip() in ("", "none"):
+        return {}
+    try:
+        specs = registry.select("attacks", text)
+    except UnknownNameError as error:
+        raise UsageError(str(error).strip("'\"")) from error
+    return {spec.name: spec.factory(**ATTACK_STRENGTHS.get(spec.name, {})) for spec in specs}
 
 
 def _table(comparison: dict[str, Any]) -> str:
@@ -100,15 +98,16 @@ def report(summary: dict[str, Any]) -> str:
 def run_analyse(args: argparse.Namespace) -> int:
     if args.components < 1 or (args.max_per_source is not None and args.max_per_source < 2):
         raise UsageError("--components must be at least 1 and --max-per-source at least 2")
-    plugin = _plugin()
     registry = load_registry()
+    plugin = plugin_module(registry)
     dataset = open_dataset(registry, args.dataset)
     attacks = attacks_from(registry, args.attacks)
     params = {k: v for k, v in (("max_epochs", args.max_epochs), ("latent_dim", args.latent_dim)) if v is not None}
     try:
-        summary = plugin.analyse(dataset, args.out, reference=_names(args.reference) or None, attacks=attacks,
+        summary = plugin.analyse(dataset, args.out, reference=[t.strip() for t in (args.reference or "").split(",") if t.strip()] or None, attacks=attacks,
                                  n_components=args.components, max_per_source=args.max_per_source,
-                                 seed=args.seed, params={**params, "progress": True})
+                                 seed=args.seed, params={**params, "progress": True},
+                                 by_family=not args.by_source)
     except ValueError as error:
         raise UsageError(str(error)) from error
     print(f"dataset {dataset.name} ({dataset.content_hash()}), seed {args.seed}\n")

@@ -79,6 +79,7 @@ def test_bench_bfrvae_analyse_writes_tables_and_figures(tmp_path, monkeypatch):
     jsd = np.asarray(summary["clean"]["jsd"])
     assert jsd.shape == (5, 3) and np.allclose(np.diag(jsd[:3]), 0.0) and (jsd >= 0).all() and (jsd <= 1).all()
     assert summary["unseen_family_closer"]["n_rows"] == 2
+    assert summary["training_labels"] == ["real", "sine0", "sine90"]
     assert set(summary["attacks"]) == {"noise", "jpeg"}
     assert "JSD / corr" in result.stdout and "sine90_s1" in result.stdout
 

@@ -1,8 +1,11 @@
 """The experiments of Ding, Thakur and Li §5.2 on a ganprint dataset, as one function.
 
 BFR-VAE is trained on the train split of the *reference* sources (Table 1: every GAN with two seeds;
-Table 2: two seeds per family). The μ′ of the test split of every source are then compared with those
-of each reference source (:mod:`~ganprint.plugins.bfrvae.analysis`):
+Table 2: two seeds per family). Its triplet loss (eq. 4) pulls together images "from the same GAN",
+so by default the training labels are the sources' families (the name without its seed suffix) and
+seeds of one GAN are not pushed apart; ``by_family=False`` trains on the source labels instead.
+The μ′ of the test split of every source are then compared with those of each reference source
+(:mod:`~ganprint.plugins.bfrvae.analysis`):
 
 - Tables 1/2: a "JSD / correlation" table and PNG matrix, rows every source (seen first, then
   unseen), columns the reference sources; for unseen sources, whether they are closer to the seen
@@ -63,6 +66,7 @@ def analyse(
     max_per_source: int | None = None,
     seed: int = 0,
     params: Mapping[str, Any] | None = None,
+    by_family: bool = True,
 ) -> dict[str, Any]:
     """Train on ``reference`` (globs; default every source), write tables, PNGs and summary.json
     to ``out`` and return the summary."""
@@ -71,7 +75,8 @@ def analyse(
     seen = select_sources(dataset.sources, reference)
     train = dataset.load("train", seen)
     seed_everything(seed)
-    model = BFRVAEAttributor(**{"random_state": seed, **dict(params or {})}).fit(train.images, train.labels)
+    labels = np.array([analysis.family(s) for s in train.labels]) if by_family else train.labels
+    model = BFRVAEAttributor(**{"random_state": seed, **dict(params or {})}).fit(train.images, labels)
     test = dataset.load("test")
     images = _by_source(test.images, test.labels, max_per_source)
     fingerprints = {s: model.fingerprints(x)[0] for s, x in images.items()}
@@ -85,6 +90,7 @@ def analyse(
     summary: dict[str, Any] = {
         "dataset": dataset.name, "content_hash": dataset.content_hash(), "seed": seed,
         "params": model.get_params(), "n_components": n_components, "reference": seen,
+        "training_labels": model.classes_.tolist(),
         "n_test": {s: int(len(x)) for s, x in images.items()},
         "best_epoch": model.history_.get("best_epoch"), "clean": clean,
         "nearest": dict(zip(ordered, analysis.nearest_columns(jsd, ordered, list(columns)))),
