@@ -89,9 +89,8 @@ def run_benchmark(
     run_id = uuid.uuid4().hex[:12]
     dataset_hash = dataset.content_hash()
     cells: list[CellResult] = []
-    groups = [(c, False) for c in choices]
-    if immunize:
-        groups += [(c, True) for c in choices if c.name != NO_ATTACK]
+    groups = [(c, immunized) for c in choices
+              for immunized in ((False, True) if immunize and c.name != NO_ATTACK else (False,))]
     show = progress is not False
     with tqdm(total=len(specs) * len(groups), desc="cells", unit="cell", disable=None if show else True) as bar:
         for spec in specs:

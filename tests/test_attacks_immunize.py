@@ -70,6 +70,8 @@ def test_bench_run_immunize_says_refit_or_fine_tuned(tmp_path: Path) -> None:
     assert all(c.ok for c in result.cells), [c.error for c in result.cells]
     groups = {(c.detector, c.attack, c.immunized) for c in result.cells}
     assert groups == {(d, a, i) for d in ("toy-finetune", "knn") for a in ("jpeg", "blur") for i in (False, True)}
+    order = [(c.attack, c.immunized) for c in result.cells if c.detector == "knn"]
+    assert order == [("jpeg", False), ("jpeg", True), ("blur", False), ("blur", True)], "dfs next to its attack"
     how = {c.detector: c.provenance["immunization"] for c in result.cells if c.immunized}
     assert how == {"toy-finetune": "fine-tuned", "knn": "refit"}
     assert all("immunization" not in c.provenance for c in result.cells if not c.immunized)
