@@ -81,7 +81,8 @@ def _matrix_plot(ax: Any, matrix: np.ndarray, rows: list[str], columns: list[str
     limit = max(float(np.abs(matrix).max()), 1e-6)
     ax.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit)
     for (i, j), value in np.ndenumerate(matrix):
-        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                color="white" if abs(value) > 0.6 * limit else "black")
     ax.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
 
