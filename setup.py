@@ -12,9 +12,11 @@ PACKAGE_DIRS = {
     "ganprint.plugins": "plugins",
     "ganprint.datasets": "datasets",
     "ganprint.benchmark": "benchmark",
+    "ganprint.plugins.cnn": "plugins/cnn",
     "ganprint.plugins.prnu": "plugins/prnu",
     "ganprint.plugins.visnet": "plugins/visnet",
     "ganprint.plugins.bfrvae": "plugins/bfrvae",
+    "ganprint.plugins.stega": "plugins/stega",
 }
 
 BUILTIN_PLUGINS = [
@@ -22,9 +24,11 @@ BUILTIN_PLUGINS = [
     "eigenface = ganprint.plugins.eigenface",
     "datasets = ganprint.datasets.hooks",
     "attacks = ganprint.plugins.attacks",
+    "cnn = ganprint.plugins.cnn",
     "prnu = ganprint.plugins.prnu",
     "visnet = ganprint.plugins.visnet",
     "bfrvae = ganprint.plugins.bfrvae",
+    "stega = ganprint.plugins.stega",
 ]
 
 setup(
@@ -52,7 +56,7 @@ setup(
         "matplotlib>=3.7",
         "torch==2.13.0",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-benchmark>=4"]},
+    extras_require={"test": ["pytest>=7", "pytest-benchmark>=4", "onnx>=1.16", "onnxruntime>=1.18"]},
     entry_points={
         "console_scripts": ["bench = ganprint.benchmark.cli:main"],
         "ganprint": BUILTIN_PLUGINS,
