@@ -16,6 +16,7 @@ PACKAGE_DIRS = {
     "ganprint.plugins.prnu": "plugins/prnu",
     "ganprint.plugins.visnet": "plugins/visnet",
     "ganprint.plugins.bfrvae": "plugins/bfrvae",
+    "ganprint.plugins.stega": "plugins/stega",
 }
 
 BUILTIN_PLUGINS = [
@@ -27,6 +28,7 @@ BUILTIN_PLUGINS = [
     "prnu = ganprint.plugins.prnu",
     "visnet = ganprint.plugins.visnet",
     "bfrvae = ganprint.plugins.bfrvae",
+    "stega = ganprint.plugins.stega",
 ]
 
 setup(

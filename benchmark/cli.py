@@ -16,6 +16,7 @@ COMMANDS = [
     "ganprint.benchmark.cmd_bfrvae",
     "ganprint.benchmark.cmd_visnet",
     "ganprint.benchmark.cmd_sweep",
+    "ganprint.benchmark.cmd_stega",
 ]
 
 

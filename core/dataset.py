@@ -51,7 +51,8 @@ class Batch:
 
     @property
     def bits(self) -> np.ndarray | None:
-        if not self.records or self.records[0].bits is None:
+        """(n, n_bits) uint8 when every image records bits, else None."""
+        if not self.records or any(r.bits is None for r in self.records):
             return None
         return np.array([r.bits for r in self.records], dtype=np.uint8)
 
@@ -101,9 +102,12 @@ class Dataset(ABC):
 
     @property
     def n_bits(self) -> int | None:
-        """Length of the recorded fingerprints, or None when the dataset records none."""
+        """Length of the recorded fingerprints, or None when the dataset records none.
+
+        Images without a fingerprint (real ones, in a dataset of fingerprinted GANs) record None."""
         for r in self.records():
-            return None if r.bits is None else len(r.bits)
+            if r.bits is not None:
+                return len(r.bits)
         return None
 
     def select(self, split: str, sources: Sequence[str] | None = None) -> list[ImageRecord]:
@@ -147,7 +151,7 @@ class ArrayDataset(Dataset):
         images: np.ndarray,
         labels: Sequence[str],
         splits: Sequence[str],
-        bits: np.ndarray | None = None,
+        bits: np.ndarray | Sequence[np.ndarray | None] | None = None,
         ids: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
@@ -167,7 +171,7 @@ class ArrayDataset(Dataset):
         ids = list(ids) if ids is not None else [f"{labels[i]}/{splits[i]}/{i:06d}" for i in range(n)]
         self._records = [
             ImageRecord(ids[i], str(labels[i]), str(splits[i]),
-                        None if bits is None else tuple(int(b) for b in bits[i]))
+                        None if bits is None or bits[i] is None else tuple(int(b) for b in bits[i]))
             for i in range(n)
         ]
         self._row = {r.id: i for i, r in enumerate(self._records)}

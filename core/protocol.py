@@ -8,7 +8,8 @@ Which protocols apply follows from what a method is and what a dataset holds:
 - open-world attribution (Attributor, at least two generated sources): a second instance is fitted
   without the held-out generated sources (a quarter of them, at least one, drawn with the seed);
   the rejection threshold on ``confidence`` accepts 95% of clean val images of known sources;
-- fingerprint decoding (FingerprintDecoder, when the dataset records bits): bitwise accuracy.
+- fingerprint decoding (FingerprintDecoder, when the dataset records bits): bitwise accuracy over
+  the images that record bits (real images among fingerprinted GANs record none).
 
 Attacks are applied to test images only, batch by batch, with a generator seeded from the run
 seed and the attack name, so the same seed gives the same attacked images.
@@ -156,15 +157,17 @@ def collect(
     out = Outputs()
     method = fitted.method
     total = len(dataset.select(split, sources))
+    decodes_bits = dataset.n_bits is not None
     with tqdm(total=total, desc=progress, unit="img", disable=None if progress else True, leave=False) as bar:
         for batch in dataset.batches(split, batch_size, sources):
             X = batch.images if attack is None else attack(batch.images, rng)
-            _collect_batch(fitted, method, batch, X, out)
+            _collect_batch(fitted, method, batch, X, out, decodes_bits)
             bar.update(len(batch))
     return out
 
 
-def _collect_batch(fitted: FittedMethod, method: Any, batch: Batch, X: np.ndarray, out: Outputs) -> None:
+def _collect_batch(fitted: FittedMethod, method: Any, batch: Batch, X: np.ndarray, out: Outputs,
+                   decodes_bits: bool = True) -> None:
     out.ids += batch.ids
     out.labels += batch.labels.tolist()
     if isinstance(method, Attributor):
@@ -178,11 +181,17 @@ def _collect_batch(fitted: FittedMethod, method: Any, batch: Batch, X: np.ndarra
         predicted, _, confidence = attributor_outputs(fitted.open_method, X)
         out.open_predicted += [str(p) for p in predicted]
         out.open_confidence += confidence.tolist()
-    if isinstance(method, FingerprintDecoder) and batch.bits is not None:
-        correct = np.asarray(method.decode(X)) == batch.bits
-        out.bits_correct += correct.mean(axis=1).tolist()
-        out.n_bits_correct += int(correct.sum())
-        out.n_bits += int(correct.size)
+    if isinstance(method, FingerprintDecoder) and decodes_bits:
+        # images without recorded bits (real ones among fingerprinted GANs) are not scored: NaN
+        marked = [i for i, r in enumerate(batch.records) if r.bits is not None]
+        per_image = np.full(len(batch), np.nan)
+        if marked:
+            truth = np.array([batch.records[i].bits for i in marked], dtype=np.uint8)
+            correct = np.asarray(method.decode(X[marked])) == truth
+            per_image[marked] = correct.mean(axis=1)
+            out.n_bits_correct += int(correct.sum())
+            out.n_bits += int(correct.size)
+        out.bits_correct += per_image.tolist()
 
 
 def has_real_and_generated(dataset: Dataset) -> bool:

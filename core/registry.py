@@ -100,8 +100,16 @@ class Registry:
         raise self._unknown(kind, name)
 
     def open_dataset(self, text: str) -> Any:
-        """The dataset named ``NAME`` or ``NAME:ARG``: the spec's ``factory()`` or ``factory(ARG)``."""
+        """The dataset named ``NAME`` or ``NAME:ARG``: the spec's ``factory()`` or ``factory(ARG)``.
+
+        A plugin extends another's namespace by registering ``NAME.SUB``: ``NAME:SUB`` and
+        ``NAME:SUB:ARG`` then open it (``zoo:stega`` is the stega plugin's ``zoo.stega``).
+        """
         name, sep, arg = text.partition(":")
+        sub, _, sub_arg = arg.partition(":")
+        if sep and f"{name}.{sub}" in self.specs["datasets"]:
+            spec = self.specs["datasets"][f"{name}.{sub}"]
+            return spec.factory(sub_arg) if sub_arg else spec.factory()
         spec = self.get("datasets", name)
         return spec.factory(arg) if sep else spec.factory()
 

@@ -1,0 +1,179 @@
+"""The evaluation of Yu et al. 2021 on ``zoo:stega``: Table 1 (transfer and fidelity), Table 2
+(detection and closed/open-world attribution by fingerprint), Fig. 3 (robustness to image and
+model perturbations, working range at 0.75) and App. A.2 (secrecy: removal and forgery).
+
+Every function returns plain dicts of numbers; ``bench stega eval`` prints them and draws the PNGs.
+FID needs Inception weights, which cannot ship: fidelity is the sliced Wasserstein distance
+(``ganprint.datasets.swd``) instead, as in the zoo.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ganprint import REAL, UNKNOWN
+from ganprint.plugins.stega.database import OPEN_WORLD_MATCH, FingerprintDatabase
+from ganprint.plugins.stega.pipeline import IMAGE_SIZE, StegaPreset, clean_generator, database, fingerprinted_generator
+from ganprint.plugins.stega.secrecy import estimate_fingerprint
+from ganprint.plugins.stega.train import decode_logits, embed, psnr
+from ganprint.plugins.stega.weights import StegaModel, get_model
+
+DETECTION_MARGIN_BITS = 3
+
+
+def decode(model: StegaModel, images: np.ndarray) -> np.ndarray:
+    return (decode_logits(model.decoder, images) > 0).astype(np.uint8)
+
+
+def bitwise(model: StegaModel, images: np.ndarray, bits: np.ndarray) -> float:
+    return float(np.mean(decode(model, images) == np.asarray(bits, np.uint8)))
+
+
+def real_test_crops(p: StegaPreset, n: int, split: str = "test") -> np.ndarray:
+    from ganprint.datasets.realset import sample_crops
+
+    return sample_crops(split, n, IMAGE_SIZE, p.seed + 11)[0]
+
+
+def gan_samples(generator, n: int, seed: int) -> np.ndarray:
+    from ganprint.datasets.gan_training import sample
+
+    return sample(generator, n, seed)
+
+
+def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",)) -> list[dict[str, Any]]:
+    """Per family: bitwise accuracy on fingerprinted real data, on the fingerprinted GAN's samples and
+    (control) on a clean GAN's samples; PSNR of stego vs clean; SWD of the fingerprinted GAN vs the
+    clean GAN of the same family and vs real training crops."""
+    from ganprint.datasets.gan_training import training_crops
+    from ganprint.datasets.swd import swd
+
+    from ganprint.plugins.stega.pipeline import generator_config
+
+    model, db = get_model(p.stega), database(p)
+    real = real_test_crops(p, n)
+    rows = []
+    for family in p.families:
+        bits = db.fingerprints[family]
+        stego = embed(model.encoder, real, bits)
+        generator, meta = fingerprinted_generator(p, family)
+        samples = gan_samples(generator, n, 1)
+        train = training_crops(generator_config(p, family))[:n]
+        row = {"family": family, "iterations": meta["config"]["iterations"],
+               "data_bitwise": bitwise(model, stego, bits), "data_psnr": psnr(stego, real),
+               "gan_bitwise": bitwise(model, samples, bits), "swd_fp_vs_train": swd(samples, train)}
+        if family in controls:
+            clean, _ = clean_generator(p, family)
+            clean_samples = gan_samples(clean, n, 1)
+            row |= {"clean_gan_bitwise": bitwise(model, clean_samples, bits),
+                    "swd_clean_vs_train": swd(clean_samples, train),
+                    "swd_fp_vs_clean": swd(samples, clean_samples)}
+        rows.append(row)
+    return rows
+
+
+def attribution_table(p: StegaPreset, n: int = 500, held_out: Sequence[str] | None = None,
+                      margin_bits: int = DETECTION_MARGIN_BITS) -> dict[str, Any]:
+    """Table 2 by the paper's rules: detection (fake iff the decoded bits are within ``margin_bits``
+    of a registered fingerprint), closed-world attribution (nearest fingerprint), open-world
+    attribution (``held_out`` publishers unregistered; unknown iff the best match < 0.75)."""
+    model, db = get_model(p.stega), database(p)
+    held_out = list(held_out if held_out is not None else p.families[-1:])
+    real = real_test_crops(p, n)
+    samples = {f: gan_samples(fingerprinted_generator(p, f)[0], n, 2) for f in p.families}
+    n_bits = p.stega.n_bits
+    min_match = 1 - margin_bits / n_bits
+
+    real_match = db.match(decode(model, real))[1]
+    fake_match = np.concatenate([db.match(decode(model, s))[1] for s in samples.values()])
+    detection = {"acc": float((np.mean(real_match < min_match) + np.mean(fake_match >= min_match)) / 2),
+                 "real_false_positive": float(np.mean(real_match >= min_match)),
+                 "margin_bits": margin_bits}
+
+    closed_names = np.concatenate([db.match(decode(model, samples[f]))[0] for f in p.families])
+    closed_truth = np.concatenate([[f] * n for f in p.families])
+    closed = {"acc": float(np.mean(closed_names == closed_truth))}
+
+    known = FingerprintDatabase({f: b for f, b in db.fingerprints.items() if f not in held_out})
+    predictions, truth = [], []
+    for family in p.families:
+        names, agree = known.match(decode(model, samples[family]))
+        predictions += np.where(agree >= OPEN_WORLD_MATCH, names, UNKNOWN).tolist()
+        truth += [family if family not in held_out else UNKNOWN] * n
+    predictions, truth = np.array(predictions), np.array(truth)
+    open_world = {"acc": float(np.mean(predictions == truth)), "held_out": held_out,
+                  "known_acc": float(np.mean(predictions[truth != UNKNOWN] == truth[truth != UNKNOWN])),
+                  "unknown_acc": float(np.mean(predictions[truth == UNKNOWN] == UNKNOWN))}
+    return {"detection": detection, "closed_world": closed, "open_world": open_world}
+
+
+def model_perturbation_curve(p: StegaPreset, family: str, make_attack: Callable[..., Any], param: str,
+                             strengths: Sequence[float], n: int = 300, seed: int = 0) -> dict[str, list]:
+    """Bitwise accuracy and SWD (to the unperturbed generator's samples) against the strength of a
+    model perturbation of the fingerprinted generator of ``family`` (Fig. 3 f–g)."""
+    from ganprint.datasets.swd import swd
+
+    model, bits = get_model(p.stega), database(p).fingerprints[family]
+    generator, _ = fingerprinted_generator(p, family)
+    reference = gan_samples(generator, n, 3)
+    accuracy, distance = [], []
+    for strength in strengths:
+        perturbed = make_attack(**{param: strength})(generator, np.random.default_rng([seed, 17]))
+        samples = gan_samples(perturbed, n, 3)
+        accuracy.append(bitwise(model, samples, bits))
+        distance.append(swd(samples, reference))
+    return {"strengths": list(strengths), "bitwise_acc": accuracy, "swd": distance}
+
+
+def secrecy(p: StegaPreset, n_estimate: int = 1000, n_test: int = 300, strengths: Sequence[float] = (1.0, 2.0, 4.0)
+            ) -> list[dict[str, Any]]:
+    """Per family: removal (subtract the mean-residual estimate from the GAN's samples) and forgery
+    (add it to real test crops) at each strength, as bitwise accuracy against the publisher's
+    fingerprint and the fraction attributed to it (match ≥ 0.75); also the oracle estimate on
+    fingerprinted real data, the mean of stego − clean over ``n_estimate`` crops."""
+    model, db = get_model(p.stega), database(p)
+    real = real_test_crops(p, n_test)
+    estimate_crops = real_test_crops(p, n_estimate, "val")
+    rows = []
+    for family in p.families:
+        bits = db.fingerprints[family]
+        generator, _ = fingerprinted_generator(p, family)
+        estimate = estimate_fingerprint(gan_samples(generator, n_estimate, 4))
+        oracle = (embed(model.encoder, estimate_crops, bits).astype(np.float32) - estimate_crops).mean(axis=0)
+        targets = gan_samples(generator, n_test, 5)
+        stego_real = embed(model.encoder, real, bits)
+        row: dict[str, Any] = {"family": family, "clean_real_bitwise": bitwise(model, real, bits),
+                               "gan_bitwise": bitwise(model, targets, bits)}
+        for strength in strengths:
+            for name, pattern, marked in (("residual", estimate, targets), ("oracle", oracle, stego_real)):
+                removed = _add(marked, -strength * pattern)
+                forged = _add(real, strength * pattern)
+                forged_bits = decode(model, forged)
+                row[f"removal_{name}_x{strength:g}"] = bitwise(model, removed, bits)
+                row[f"forgery_{name}_x{strength:g}"] = float(np.mean(forged_bits == bits))
+                row[f"forged_as_publisher_{name}_x{strength:g}"] = float(
+                    np.mean((forged_bits == bits).mean(axis=1) >= OPEN_WORLD_MATCH))
+        rows.append(row)
+    return rows
+
+
+def _add(images: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(images.astype(np.float32) + pattern), 0, 255).astype(np.uint8)
+
+
+def fingerprinted_real_dataset(p: StegaPreset, n: int = 300):
+    """Fingerprinted real test crops with their bits: the upper-bound curves of Fig. 3 ("Data")."""
+    from ganprint.dataset import ArrayDataset
+
+    model, db = get_model(p.stega), database(p)
+    real = real_test_crops(p, n)
+    images, labels, bits = [], [], []
+    for family in p.families:
+        images.append(embed(model.encoder, real, db.fingerprints[family]))
+        labels += [family] * n
+        bits += [db.fingerprints[family]] * n
+    images.append(real)
+    labels += [REAL] * n
+    bits += [None] * n
+    return ArrayDataset(f"stega-data:{p.name}", np.concatenate(images), labels, ["test"] * len(labels), bits=bits)

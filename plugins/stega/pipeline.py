@@ -1,0 +1,223 @@
+"""The artificial-fingerprint pipeline of Yu et al. 2021, §3 (Fig. 1), on the GAN zoo.
+
+1. steganography training (``weights.get_model``) on real training crops;
+2. a fingerprint database: one random fingerprint per GAN publisher, here one per zoo family;
+3. fingerprint embedding: each publisher's copy of the zoo's training crops, passed through E;
+4. GAN training: the zoo's own training code (``ganprint.datasets.gan_training``), unchanged, on
+   the fingerprinted copy — the GAN is a black box;
+5. sampling: the ``zoo:stega`` dataset, real crops (no fingerprint, ``bits=None``) and samples of
+   each fingerprinted GAN recording its publisher's bits.
+
+Every step is cached under ``cache_dir("stega", ...)`` keyed by the preset's config: fingerprinted
+crops as ``.npy``, GAN training through resumable checkpoints (keyed without the iteration count, so
+a longer run continues a shorter one), generator weights as safetensors with a sha256 manifest, and
+the sampled dataset as one ``.npz`` written atomically. The ``default`` preset's generators ship in
+``plugins/stega/weights/gans/``, so building ``zoo:stega`` needs no training.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ganprint.cache import cache_dir, config_key
+from ganprint.dataset import SPLITS, ArrayDataset
+from ganprint.interfaces import REAL
+from ganprint.plugins.stega.database import FingerprintDatabase
+from ganprint.plugins.stega.train import StegaConfig, embed
+from ganprint.plugins.stega.weights import SHIPPED, StegaModel, get_model
+
+IMAGE_SIZE = 32
+SHIPPED_GANS = SHIPPED / "gans"
+
+
+@dataclass(frozen=True)
+class StegaPreset:
+    """What ``zoo:stega:<name>`` is built from."""
+
+    name: str
+    stega: StegaConfig
+    families: tuple[str, ...] = ("dcgan", "sngan", "mmdgan")
+    iterations: int = 1200
+    width: int = 16
+    n_train: int = 2000
+    samples: tuple[int, int, int] = (300, 100, 200)
+    real: tuple[int, int, int] = (300, 100, 200)
+    seed: int = 0
+    family_iterations: dict = field(default_factory=dict)
+
+    def iterations_of(self, family: str) -> int:
+        return int(self.family_iterations.get(family, self.iterations))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS = {
+    "smoke": StegaPreset("smoke", StegaConfig(n_bits=8, width=8, n_train=64, n_val=32, max_epochs=1, ramp_steps=2,
+                                              secrecy_group=8),
+                         iterations=3, width=8, n_train=64, samples=(12, 6, 6), real=(12, 6, 6)),
+    "default": StegaPreset("default", StegaConfig(secrecy_weight=0.0, max_epochs=8), iterations=1000,
+                           family_iterations={"sngan": 400, "mmdgan": 500}),
+}
+
+
+def preset(name: str) -> StegaPreset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown zoo:stega preset {name!r}; known: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def work_dir(p: StegaPreset) -> Path:
+    """The preset's cache folder, keyed by what the fingerprinted crops depend on: changing the
+    iteration counts or sample sizes keeps the crops and resumes the GAN checkpoints."""
+    keep = ("stega", "families", "width", "n_train", "seed")
+    return cache_dir("stega", "pipeline", f"{p.name}-{config_key({k: p.as_dict()[k] for k in keep})}")
+
+
+def database(p: StegaPreset) -> FingerprintDatabase:
+    """One fingerprint per publisher (= per family), allocated from the preset's seed."""
+    return FingerprintDatabase.allocate(list(p.families), p.stega.n_bits, p.seed)
+
+
+def generator_config(p: StegaPreset, family: str, iterations: int | None = None):
+    from ganprint.datasets.gan_training import GeneratorConfig
+
+    return GeneratorConfig(family, IMAGE_SIZE, p.width, p.iterations_of(family) if iterations is None else iterations,
+                           seed=p.seed, n_train=p.n_train)
+
+
+def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, array, allow_pickle=False)
+    os.replace(tmp, path)
+
+
+def fingerprinted_crops(p: StegaPreset, family: str, model: StegaModel) -> np.ndarray:
+    """The zoo's training crops of ``family`` with the publisher's fingerprint embedded (cached)."""
+    from ganprint.datasets.gan_training import training_crops
+
+    path = work_dir(p) / f"crops-{family}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    stego = embed(model.encoder, training_crops(generator_config(p, family)), database(p).fingerprints[family])
+    _atomic_save_npy(path, stego)
+    return stego
+
+
+def _weights_folder(p: StegaPreset) -> Path:
+    """The shipped generators if they were trained for exactly this preset, else the cache."""
+    shipped = SHIPPED_GANS / "manifest.json"
+    if shipped.exists() and json.loads(shipped.read_text()).get("preset_key") == config_key(p.as_dict()):
+        return SHIPPED_GANS
+    return work_dir(p) / "generators"
+
+
+def ship(p: StegaPreset) -> Path:
+    """Copy the preset's trained fingerprinted generators into the package (``weights/gans``)."""
+    import shutil
+
+    SHIPPED_GANS.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for family in p.families:
+        _, meta = fingerprinted_generator(p, family)
+        tag = f"{family}-{p.iterations_of(family)}"
+        source = work_dir(p) / "generators"
+        if source != _weights_folder(p):
+            for suffix in (".safetensors", ".json"):
+                shutil.copyfile(source / f"{tag}{suffix}", SHIPPED_GANS / f"{tag}{suffix}")
+        files[tag] = meta["sha256"]
+    manifest = {"preset": p.as_dict(), "preset_key": config_key(p.as_dict()), "sha256": files}
+    (SHIPPED_GANS / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return SHIPPED_GANS
+
+
+def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool = True):
+    """The trained generator of ``family`` on fingerprinted (or, as control, clean) crops."""
+    from ganprint.datasets.gan_training import generator_module, train_generator
+    from ganprint.training import load_weights, save_weights
+
+    config = generator_config(p, family)
+    tag = f"{family}-{config.iterations}" if fingerprinted else f"{family}-{config.iterations}.clean"
+    folder = _weights_folder(p) if fingerprinted else work_dir(p) / "generators"
+    entry = folder / f"{tag}.json"
+    if entry.exists():
+        meta = json.loads(entry.read_text())
+        return load_weights(folder / f"{tag}.safetensors", generator_module(config), meta["sha256"]).eval(), meta
+    images = fingerprinted_crops(p, family, get_model(p.stega)) if fingerprinted else None
+    checkpoint = work_dir(p) / "checkpoints" / f"{tag}-{config_key(asdict(replace(config, iterations=0)))}.pt"
+    started = time.time()
+    generator, log = train_generator(config, checkpoint, progress=progress, checkpoint_every=100, images=images)
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"config": config.as_dict(), "fingerprinted": fingerprinted,
+            "sha256": save_weights(folder / f"{tag}.safetensors", generator),
+            "last_session_seconds": round(time.time() - started, 1), "log_tail": log[-3:]}
+    tmp = entry.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=1))
+    os.replace(tmp, entry)
+    return generator, meta
+
+
+def fingerprinted_generator(p: StegaPreset, family: str, progress: bool = True):
+    """(generator in eval mode, its manifest entry) trained on the publisher's fingerprinted crops."""
+    return _generator(p, family, True, progress)
+
+
+def clean_generator(p: StegaPreset, family: str, progress: bool = True):
+    """The control: the same generator config trained on the clean crops."""
+    return _generator(p, family, False, progress)
+
+
+def _sample_seed(p: StegaPreset, family: str, split: str) -> int:
+    from ganprint.protocol import stable_int
+
+    return stable_int(f"stega/{p.seed}/{family}/{split}")
+
+
+def build_dataset(p: StegaPreset, progress: bool = True) -> ArrayDataset:
+    """Real crops of each split plus samples of every fingerprinted generator, with their bits."""
+    from ganprint.datasets.gan_training import sample
+    from ganprint.datasets.realset import sample_crops
+
+    db = database(p)
+    images, labels, splits, bits = [], [], [], []
+    for split, n in zip(SPLITS, p.real):
+        crops, _ = sample_crops(split, n, IMAGE_SIZE, p.seed + 7)
+        images.append(crops)
+        labels += [REAL] * n
+        splits += [split] * n
+        bits += [None] * n
+    for family in p.families:
+        generator, _ = fingerprinted_generator(p, family, progress)
+        for split, n in zip(SPLITS, p.samples):
+            images.append(sample(generator, n, _sample_seed(p, family, split)))
+            labels += [family] * n
+            splits += [split] * n
+            bits += [db.fingerprints[family]] * n
+    return ArrayDataset(f"zoo:stega:{p.name}", np.concatenate(images), labels, splits, bits=bits)
+
+
+def stega_dataset(name: str = "default", progress: bool = True) -> ArrayDataset:
+    """The ``zoo:stega`` dataset of preset ``name``, built once and cached."""
+    p = preset(name)
+    path = work_dir(p) / f"dataset-{config_key(p.as_dict())}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as saved:
+            has_bits = saved["has_bits"]
+            bits = [row if marked else None for row, marked in zip(saved["bits"], has_bits)]
+            return ArrayDataset(f"zoo:stega:{p.name}", saved["images"], saved["labels"].tolist(),
+                                saved["splits"].tolist(), bits=bits)
+    dataset = build_dataset(p, progress)
+    records = dataset.records()
+    n_bits = p.stega.n_bits
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, images=dataset.images, labels=np.array([r.source for r in records]),
+             splits=np.array([r.split for r in records]),
+             bits=np.array([r.bits if r.bits is not None else (0,) * n_bits for r in records], np.uint8),
+             has_bits=np.array([r.bits is not None for r in records]))
+    os.replace(tmp, path)
+    return dataset

@@ -1,0 +1,200 @@
+"""Steganography training of Yu et al. 2021, §3 (Eq. 1–4) and App. A.1, with a secrecy term.
+
+The encoder E and decoder D are trained jointly on real training crops with random fingerprints:
+``BCE(D(E(x, w)), w) + λ · MSE(E(x, w), x)``. λ stays 0 until the running bitwise accuracy passes
+``accept_acc`` (0.95, as the paper), then rises linearly to ``lambda_final`` over
+``ramp_steps`` steps.
+
+Secrecy (App. A.2 and the weakness found before this work: the stego-minus-clean residual was
+mostly an image-independent pattern, so its mean over many images could be added to clean images
+to forge the fingerprint, or subtracted to remove it). Each batch holds a *publisher group*: its
+first ``secrecy_group`` images share one fingerprint, as a GAN publisher's data do. The group's mean
+residual r̄ — the attacker's estimate — is added to the other, clean images of the batch, whose
+decoded bits must stay what they were without it (BCE towards the clean image's decoded bits, which
+are unrelated to the fingerprint), and subtracted from the group's stego images,
+which must still decode to the fingerprint. Weighted by ``secrecy_weight`` (0 gives the paper's
+plain objective) and switched on with the λ ramp: before the decoder reads anything the two goals
+only fight each other. This forces the fingerprint to depend on the image content.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Mapping
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
+from ganprint.training import History, predict_batched, to_tensor, train_epochs
+
+
+@dataclass(frozen=True)
+class StegaConfig:
+    """Everything the trained encoder/decoder depend on (their cache key).
+
+    ``base`` is the config key of a trained model to start from (fine-tuning, e.g. adding the
+    secrecy term to a model trained with the plain objective); λ then starts at ``lambda_final``.
+    """
+
+    n_bits: int = 32
+    image_size: int = 32
+    width: int = 16
+    n_train: int = 2048
+    n_val: int = 256
+    batch_size: int = 32
+    max_epochs: int = 10
+    learning_rate: float = 1e-3
+    accept_acc: float = 0.95
+    lambda_final: float = 40.0
+    ramp_steps: int = 200
+    secrecy_weight: float = 1.0
+    secrecy_group: int = 16
+    seed: int = 0
+    base: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def psnr(stego: np.ndarray, clean: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB between two uint8 batches."""
+    mse = np.mean((stego.astype(np.float64) - clean.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-12)))
+
+
+def random_bits(n: int, n_bits: int, rng: np.random.Generator) -> np.ndarray:
+    """Uniformly random fingerprints, uint8 (n, n_bits)."""
+    return rng.integers(0, 2, size=(n, n_bits), dtype=np.uint8)
+
+
+class LambdaSchedule:
+    """λ = 0 until the running bitwise accuracy passes ``accept_acc``, then a linear ramp."""
+
+    def __init__(self, accept_acc: float, final: float, ramp_steps: int, momentum: float = 0.9) -> None:
+        self.accept_acc, self.final, self.ramp_steps, self.momentum = accept_acc, final, ramp_steps, momentum
+        self.running_acc = 0.5
+        self.ramp_start: int | None = None
+        self.step = 0
+
+    def update(self, batch_acc: float) -> float:
+        """Record this step's bitwise accuracy; return the λ for the step."""
+        self.running_acc = self.momentum * self.running_acc + (1 - self.momentum) * batch_acc
+        if self.ramp_start is None and self.running_acc > self.accept_acc:
+            self.ramp_start = self.step
+        lam = 0.0 if self.ramp_start is None else self.final * min(1.0, (self.step - self.ramp_start) / self.ramp_steps)
+        self.step += 1
+        return lam
+
+
+def stego_losses(encoder: FingerprintEncoder, decoder: FingerprintDecoderNet, images: torch.Tensor,
+                 bits: torch.Tensor, group: int) -> dict[str, torch.Tensor]:
+    """The loss terms of one batch whose first ``group`` images share a fingerprint (see module)."""
+    stego = encoder(images, bits)
+    logits = decoder(stego)
+    out = {"bce": F.binary_cross_entropy_with_logits(logits, bits.float()),
+           "mse": F.mse_loss(stego, images),
+           "acc": ((logits > 0) == bits.bool()).float().mean()}
+    if 0 < group < len(images):
+        mean_residual = (stego[:group] - images[:group]).mean(dim=0, keepdim=True)
+        forged = decoder(images[group:] + mean_residual)
+        removed = decoder(stego[:group] - mean_residual)
+        unmarked = (decoder(images[group:]) > 0).float().detach()
+        out["forgery"] = F.binary_cross_entropy_with_logits(forged, unmarked)
+        out["removal"] = F.binary_cross_entropy_with_logits(removed, bits[:group].float())
+        out["forged_acc"] = ((forged > 0) == bits[:1].bool()).float().mean()
+    return out
+
+
+def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.ndarray, progress: bool = True,
+                init: tuple[FingerprintEncoder, FingerprintDecoderNet] | None = None,
+                ) -> tuple[FingerprintEncoder, FingerprintDecoderNet, History, dict]:
+    """Train E and D on uint8 crops (from the weights of ``init`` if given); return them (eval
+    mode), the history and val metrics."""
+    encoder = FingerprintEncoder(config.n_bits, config.image_size, config.width)
+    decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width)
+    schedule = LambdaSchedule(config.accept_acc, config.lambda_final, config.ramp_steps)
+    if init is not None:
+        encoder.load_state_dict(init[0].state_dict())
+        decoder.load_state_dict(init[1].state_dict())
+        encoder.train()
+        decoder.train()
+        schedule.ramp_start = -config.ramp_steps
+    optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=config.learning_rate)
+    bit_rng = np.random.default_rng([config.seed, 1])
+    group = config.secrecy_group if config.secrecy_weight > 0 else 0
+
+    def step(batch: list[torch.Tensor]) -> Mapping[str, float]:
+        (images,) = batch
+        bits = random_bits(len(images), config.n_bits, bit_rng)
+        if 0 < group < len(images):
+            bits[:group] = bits[0]
+        bits_t = torch.from_numpy(bits)
+        terms = stego_losses(encoder, decoder, images, bits_t, group if group < len(images) else 0)
+        lam = schedule.update(float(terms["acc"]))
+        loss = terms["bce"] + lam * terms["mse"]
+        if "forgery" in terms:
+            ramp = lam / config.lambda_final if config.lambda_final else float(schedule.ramp_start is not None)
+            loss = loss + ramp * config.secrecy_weight * (terms["forgery"] + terms["removal"])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return {k: float(v.detach()) for k, v in terms.items()} | {"lambda": lam}
+
+    val_bits = random_bits(len(val_images), config.n_bits, np.random.default_rng([config.seed, 2]))
+
+    def evaluate() -> float:
+        """Bitwise accuracy until λ is fully ramped; then also fidelity and (forgery) secrecy."""
+        metrics = validate(encoder, decoder, val_images, val_bits)
+        ramped = schedule.ramp_start is not None and schedule.step - schedule.ramp_start >= config.ramp_steps
+        if not ramped:
+            return metrics["bitwise_acc"] - 1.0
+        return metrics["bitwise_acc"] + (metrics["psnr"] - 30) / 100 - max(0.0, metrics["forged_bitwise"] - 0.5)
+
+    history = train_epochs(step, [train_images], {"encoder": encoder, "decoder": decoder, "adam": optimizer},
+                           batch_size=config.batch_size, max_epochs=config.max_epochs, seed=config.seed,
+                           evaluate=evaluate, patience=config.max_epochs, desc="stega", progress=progress)
+    encoder.eval()
+    decoder.eval()
+    return encoder, decoder, history, validate(encoder, decoder, val_images, val_bits)
+
+
+@torch.no_grad()
+def embed(encoder: FingerprintEncoder, images: np.ndarray, bits: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """uint8 stego images E(x, w) for uint8 images and (N, n_bits) or (n_bits,) bits."""
+    from ganprint.training import to_images
+
+    bits = np.broadcast_to(np.asarray(bits, np.uint8), (len(images), encoder.n_bits))
+    was_training = encoder.training
+    encoder.eval()
+    out = np.empty_like(images)
+    for i in range(0, len(images), batch_size):
+        x = to_tensor(images[i:i + batch_size], torch.device("cpu"))
+        out[i:i + batch_size] = to_images(encoder(x, torch.from_numpy(np.array(bits[i:i + batch_size]))))
+    encoder.train(was_training)
+    return out
+
+
+@torch.no_grad()
+def decode_logits(decoder: FingerprintDecoderNet, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Bit logits (N, n_bits) of uint8 images."""
+    was_training = decoder.training
+    decoder.eval()
+    logits = predict_batched(decoder, images, batch_size)
+    decoder.train(was_training)
+    return logits
+
+
+def validate(encoder: FingerprintEncoder, decoder: FingerprintDecoderNet, images: np.ndarray,
+             bits: np.ndarray) -> dict[str, float]:
+    """Bitwise accuracy of decoding the uint8 stego images, their PSNR to the covers, and the
+    bitwise accuracy of a forgery: the mean residual of the first half's images, all embedded with
+    the first fingerprint, added to the second half's clean images."""
+    stego = embed(encoder, images, bits)
+    decoded = (decode_logits(decoder, stego) > 0).astype(np.uint8)
+    half = len(images) // 2
+    shared = embed(encoder, images[:half], bits[0]).astype(np.float32) - images[:half]
+    forged = np.clip(np.rint(images[half:] + shared.mean(axis=0)), 0, 255).astype(np.uint8)
+    forged_bits = (decode_logits(decoder, forged) > 0).astype(np.uint8)
+    return {"bitwise_acc": float(np.mean(decoded == bits)), "psnr": psnr(stego, images),
+            "forged_bitwise": float(np.mean(forged_bits == bits[0]))}

@@ -1,0 +1,94 @@
+"""Trained steganography models on disk: shipped in the package, else cached, else trained.
+
+A model is a folder with ``encoder.safetensors``, ``decoder.safetensors`` and ``manifest.json``
+(config, sha256 of each file, validation bitwise accuracy and PSNR, training seconds). Loading
+verifies the sha256. Shipped models live in ``plugins/stega/weights/<config key>/``; a model for
+any other config is trained once and cached under ``cache_dir("stega", <config key>)``.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganprint.cache import cache_dir, config_key
+from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
+from ganprint.plugins.stega.train import StegaConfig, train_stega
+from ganprint.training import file_sha256, load_weights, save_weights
+
+SHIPPED = Path(__file__).with_name("weights")
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class StegaModel:
+    """A trained encoder/decoder pair with the manifest it was saved with."""
+
+    config: StegaConfig
+    encoder: FingerprintEncoder
+    decoder: FingerprintDecoderNet
+    manifest: dict
+
+
+def model_dir(config: StegaConfig) -> Path:
+    """Where the model of ``config`` is: its shipped folder if there is one, else the cache."""
+    key = config_key(config.as_dict())
+    shipped = SHIPPED / key
+    return shipped if (shipped / MANIFEST).exists() else cache_dir("stega", key)
+
+
+def save_model(folder: Path, model: StegaModel) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = dict(model.manifest, config=model.config.as_dict(), sha256={
+        name: save_weights(folder / f"{name}.safetensors", module)
+        for name, module in (("encoder", model.encoder), ("decoder", model.decoder))})
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+
+
+def load_model(folder: Path) -> StegaModel:
+    """Read a saved model, verifying each file's sha256 against the manifest."""
+    manifest = json.loads((Path(folder) / MANIFEST).read_text())
+    config = StegaConfig(**manifest["config"])
+    encoder = FingerprintEncoder(config.n_bits, config.image_size, config.width)
+    decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width)
+    for name, module in (("encoder", encoder), ("decoder", decoder)):
+        load_weights(Path(folder) / f"{name}.safetensors", module, manifest["sha256"][name])
+        module.eval()
+    return StegaModel(config, encoder, decoder, manifest)
+
+
+def real_crops(config: StegaConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Train and val crops of the real base set for steganography training."""
+    from ganprint.datasets.realset import sample_crops
+
+    train, _ = sample_crops("train", config.n_train, config.image_size, config.seed)
+    val, _ = sample_crops("val", config.n_val, config.image_size, config.seed)
+    return train, val
+
+
+def get_model(config: StegaConfig | None = None, *, train: bool = True, progress: bool = True) -> StegaModel:
+    """The model of ``config`` (default: the shipped one), training and caching it if needed."""
+    config = config or StegaConfig()
+    folder = model_dir(config)
+    if (folder / MANIFEST).exists():
+        return load_model(folder)
+    if not train:
+        raise FileNotFoundError(f"no trained steganography model for this config under {folder}")
+    init = None
+    if config.base:
+        base = SHIPPED / config.base if (SHIPPED / config.base / MANIFEST).exists() else cache_dir("stega", config.base)
+        base_model = load_model(base)
+        init = (base_model.encoder, base_model.decoder)
+    train_images, val_images = real_crops(config)
+    started = time.time()
+    encoder, decoder, history, metrics = train_stega(config, train_images, val_images, progress=progress, init=init)
+    manifest = {"val": metrics, "train_seconds": round(time.time() - started, 1),
+                "epochs": len(history.losses), "best_epoch": history.best_epoch, "history": history.losses,
+                "torch_threads": torch.get_num_threads()}
+    model = StegaModel(config, encoder, decoder, manifest)
+    save_model(folder, model)
+    return model
