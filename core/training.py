@@ -73,6 +73,22 @@ def sample_indices(n: int, batch_size: int, seed: int, iteration: int) -> np.nda
     return take
 
 
+def stratified_validation(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of the validation part a method carves from ``fit``'s training data:
+    ``fraction`` of each class (at least one of any class with two or more images, never all of
+    it), drawn by a generator seeded with ``seed`` alone."""
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(y), dtype=bool)
+    for label in sorted(set(y.tolist())):
+        rows = np.flatnonzero(y == label)
+        if len(rows) < 2 or fraction <= 0:
+            continue
+        k = min(max(1, int(round(fraction * len(rows)))), len(rows) - 1)
+        mask[rng.permutation(rows)[:k]] = True
+    return mask
+
+
 @torch.no_grad()
 def predict_batched(fn: Callable[[torch.Tensor], torch.Tensor], images: np.ndarray,
                     batch_size: int = 256) -> np.ndarray:

@@ -9,10 +9,11 @@ torch = pytest.importorskip("torch")
 
 from ganprint.registry import load_registry
 from ganprint.testing import check_detector, synthetic_sources
-from ganprint.plugins.visnet.attributor import VisNetAttributor, validation_indices
+from ganprint.training import stratified_validation
+from ganprint.plugins.visnet.attributor import VisNetAttributor
 from ganprint.plugins.visnet.network import correlation
 
-SMALL = dict(width=8, batch_size=16)
+SMALL = dict(width=8, batch_size=16, cache=False)
 
 
 @pytest.fixture(scope="module")
@@ -73,16 +74,51 @@ def test_correlation_is_the_normalised_inner_product() -> None:
 
 def test_validation_part_is_per_source_and_seeded() -> None:
     labels = np.array(["real"] * 10 + ["gen0"] * 5 + ["gen1"])
-    train, val = validation_indices(labels, 0.2, seed=0)
-    assert sorted(np.concatenate([train, val]).tolist()) == list(range(len(labels)))
-    assert sorted(labels[val].tolist()) == ["gen0", "real", "real"]
-    assert np.array_equal(val, validation_indices(labels, 0.2, seed=0)[1])
+    is_val = stratified_validation(labels, 0.2, seed=0)
+    assert sorted(labels[is_val].tolist()) == ["gen0", "real", "real"]
+    assert np.array_equal(is_val, stratified_validation(labels, 0.2, seed=0))
+    assert not stratified_validation(labels, 0.0, seed=0).any()
 
 
 def test_rejects_sides_the_autoencoder_cannot_reconstruct() -> None:
     X, y = synthetic_sources(4, 16, n_generated=1)
     with pytest.raises(ValueError, match="divisible"):
         VisNetAttributor(depth=5, **SMALL).fit(X, y)
+
+
+def test_fitted_weights_come_back_from_the_cache(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path))
+    X, y = synthetic_sources(6, 16, n_generated=1, seed=3)
+    params = dict(SMALL, cache=True, max_epochs=1)
+    first = VisNetAttributor(**params).fit(X, y)
+    second = VisNetAttributor(**params).fit(X, y)
+    assert not first.cache_hit_ and second.cache_hit_
+    assert second.history_ == first.history_
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    np.testing.assert_array_equal(first.model_fingerprints(), second.model_fingerprints())
+    other_data = VisNetAttributor(**params).fit(X[::-1].copy(), y[::-1].copy())
+    assert not other_data.cache_hit_
+
+
+@pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export")
+def test_onnx_export_gives_predict_proba(fitted, tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    from ganprint.onnx_export import export_method, run_onnx
+
+    model, X, _ = fitted
+    path = export_method(model, X[:2], tmp_path / "visnet.onnx")
+    np.testing.assert_allclose(run_onnx(path, X), model.predict_proba(X), atol=1e-4)
+
+
+def test_fine_tune_continues_from_the_fitted_network() -> None:
+    X, y = synthetic_sources(8, 16, n_generated=1, seed=4)
+    method = VisNetAttributor(max_epochs=1, **SMALL).fit(X, y)
+    before = method.model_fingerprints()
+    assert method.fine_tune(255 - X, y) is method
+    assert list(method.classes_) == ["gen0", "real"]
+    assert not np.array_equal(before, method.model_fingerprints())
+    with pytest.raises(ValueError, match="not among"):
+        method.fine_tune(X, np.where(y == "real", "other", y))
 
 
 def test_registered_as_visnet() -> None:

@@ -6,18 +6,23 @@ reconstruction loss of R, the adversarial loss of R against the reconstruction c
 the cross-entropy of the correlation logits. Each minibatch first takes one WGAN-GP step of D_rec
 (real images against their reconstructions), then one step of R and the model fingerprints.
 Training runs through ``ganprint.training.train_epochs``, stopping early on the cross-entropy of a
-validation part carved, per source and with the seed, from the images given to ``fit``.
+validation part carved, per source and with the seed, from the images given to ``fit``. The
+fitted weights are cached by ``ganprint.fitted_cache`` (keyed by the hyperparameters and the
+training data; ``cache=False`` always trains), and ``torch_module`` makes the fitted network
+exportable to ONNX with ``ganprint.onnx_export``.
 
 Temperature: the paper uses the raw correlation index, which lies in [−1, 1], as the softmax
 logit. A residual that also carries image content correlates with its own model fingerprint far
 below 1, so raw logits leave every softmax nearly uniform (with 5 sources and an own-source
-correlation of 0.3 against 0 elsewhere, P = 0.32): the cross-entropy keeps pushing long after
+correlation of 0.3 against 0 elsewhere, P = 0.25): the cross-entropy keeps pushing long after
 attribution is right, and ``confidence`` (used for open-world rejection) says little. Dividing by
 a temperature of 0.05 (logit scale 20, the range of cosine-softmax scales in face recognition)
 lets such a correlation gap of 0.3 reach P ≈ 0.99, and still bounds the logit gap at 40, so no
 single image can dominate the loss. ``temperature=1`` gives the paper's raw logits.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,22 +31,23 @@ import torch.nn.functional as F
 from ganprint import Attributor, check_is_fitted
 from ganprint.images import check_images, check_same_size
 from ganprint.seeding import seed_everything
-from ganprint.training import History, device, predict_batched, train_epochs
+from ganprint.fitted_cache import cached_fit
+from ganprint.training import History, device, predict_batched, stratified_validation, train_epochs
 from ganprint.plugins.visnet.network import FingerprintModel, ReconstructionCritic, gradient_penalty
 
 
-def validation_indices(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train, val) row indices: ``fraction`` of each source's rows, drawn with ``seed``, go to
-    val; a source with fewer than two rows stays whole in train."""
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for source in np.unique(labels):
-        rows = rng.permutation(np.flatnonzero(labels == source))
-        n_val = min(int(round(fraction * len(rows))), len(rows) - 1) if len(rows) >= 2 else 0
-        n_val = max(n_val, 1) if fraction > 0 and len(rows) >= 2 else n_val
-        val.append(rows[:n_val])
-        train.append(rows[n_val:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+PLUGIN = "visnet"
+
+
+class SourceProbabilities(torch.nn.Module):
+    """The softmax over sources of a :class:`FingerprintModel`'s correlation logits."""
+
+    def __init__(self, model: FingerprintModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(x)[2], dim=1)
 
 
 class VisNetAttributor(Attributor):
@@ -50,7 +56,7 @@ class VisNetAttributor(Attributor):
     def __init__(
         self,
         temperature: float = 0.05,
-        width: int = 32,
+        width: int = 16,
         depth: int = 2,
         pixel_weight: float = 20.0,
         adversarial_weight: float = 0.1,
@@ -58,10 +64,11 @@ class VisNetAttributor(Attributor):
         gradient_penalty_weight: float = 10.0,
         learning_rate: float = 1e-3,
         batch_size: int = 32,
-        max_epochs: int = 30,
-        patience: int = 5,
+        max_epochs: int = 40,
+        patience: int = 10,
         validation_fraction: float = 0.2,
         random_state: int = 0,
+        cache: bool = True,
         progress: bool = False,
     ) -> None:
         self.temperature = temperature
@@ -77,13 +84,8 @@ class VisNetAttributor(Attributor):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.random_state = random_state
+        self.cache = cache
         self.progress = progress
-
-    def _build(self, n_sources: int, image_size: tuple[int, int]) -> tuple[FingerprintModel, ReconstructionCritic]:
-        seed_everything(self.random_state)
-        model = FingerprintModel(n_sources, image_size, self.temperature, self.width, self.depth)
-        critic = ReconstructionCritic(image_size, self.width)
-        return model.to(device()), critic.to(device())
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "VisNetAttributor":
         check_images(X)
@@ -94,16 +96,42 @@ class VisNetAttributor(Attributor):
         if image_size[0] % 2 ** self.depth or image_size[1] % 2 ** self.depth:
             raise ValueError(f"visNet with depth {self.depth} needs image sides divisible by "
                              f"{2 ** self.depth}; got {image_size[0]}x{image_size[1]}")
-        classes = np.unique(y)
-        targets = np.searchsorted(classes, y).astype(np.int64)
-        train, val = validation_indices(y, self.validation_fraction, self.random_state)
-        model, critic = self._build(len(classes), image_size)
-        history = self._train(model, critic, X[train], targets[train], X[val], targets[val])
-        model.eval()
-        self.classes_ = classes
+        self.classes_ = np.unique(y)
         self.image_shape_ = image_size
-        self.model_ = model
-        self.history_ = history
+        seed_everything(self.random_state)
+        self.model_ = FingerprintModel(len(self.classes_), image_size, self.temperature, self.width,
+                                       self.depth).to(device())
+        return self._fit_weights(X, y, extra=None)
+
+    def fine_tune(self, X: np.ndarray, y: np.ndarray) -> "VisNetAttributor":
+        """Continue training the fitted network on ``X`` (immunisation, Yu et al. 2019 §4.4),
+        with a new reconstruction critic; the labels must be among ``classes_``."""
+        self._checked(X)
+        y = np.asarray(y).astype(str)
+        unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
+        if unknown:
+            raise ValueError(f"fine_tune labels {unknown} are not among the fitted classes {list(self.classes_)}")
+        return self._fit_weights(X, y, extra={"fine_tuned_from": self.cache_key_})
+
+    def _fit_weights(self, X: np.ndarray, y: np.ndarray, extra: Any) -> "VisNetAttributor":
+        """Train ``model_`` (from its current weights) on X, y through the fitted-weights cache."""
+        model = self.model_
+        targets = np.searchsorted(self.classes_, y).astype(np.int64)
+        is_val = stratified_validation(y, self.validation_fraction, self.random_state)
+        train_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+        seed_everything(self.random_state)
+        critic = ReconstructionCritic(self.image_shape_, self.width).to(device())
+
+        def train_model() -> dict[str, Any]:
+            history = self._train(model, critic, X[train_rows], targets[train_rows], X[val_rows], targets[val_rows])
+            return {"epochs": len(history.losses), "best_epoch": history.best_epoch,
+                    "stopped_early": history.stopped_early, "val_scores": history.val_scores,
+                    "losses": history.losses}
+
+        weights_params = {k: v for k, v in self.get_params().items() if k not in ("cache", "progress")}
+        self.history_, self.cache_key_, self.cache_hit_ = cached_fit(
+            PLUGIN, weights_params, X, y, {"model": model}, train_model, enabled=self.cache, extra=extra)
+        model.eval()
         return self
 
     def _train(self, model: FingerprintModel, critic: ReconstructionCritic, X: np.ndarray,
@@ -153,6 +181,11 @@ class VisNetAttributor(Attributor):
         check_same_size(X, self.image_shape_)
         return X
 
+    def torch_module(self) -> torch.nn.Module:
+        """The fitted network from [−1, 1] images to ``predict_proba`` (for ONNX export)."""
+        check_is_fitted(self)
+        return SourceProbabilities(self.model_).eval()
+
     def _logits(self, X: np.ndarray) -> np.ndarray:
         return predict_batched(lambda x: self.model_(x)[2], self._checked(X)).astype(np.float64)
 
@@ -172,4 +205,4 @@ class VisNetAttributor(Attributor):
     def model_fingerprints(self) -> np.ndarray:
         """(n_sources, H, W, 3) float32 learned model fingerprints, in the order of ``classes_``."""
         check_is_fitted(self)
-        return self.model_.model_fingerprints.detach().cpu().numpy().transpose(0, 2, 3, 1)
+        return self.model_.model_fingerprints.detach().cpu().numpy().transpose(0, 2, 3, 1).copy()
