@@ -17,6 +17,8 @@ COMMANDS = [
     "ganprint.benchmark.cmd_visnet",
     "ganprint.benchmark.cmd_sweep",
     "ganprint.benchmark.cmd_stega",
+    "ganprint.benchmark.cmd_export",
+    "ganprint.benchmark.cmd_cnn",
 ]
 
 

@@ -21,7 +21,7 @@ from ganprint.fitted_cache import cached_fit
 from ganprint.images import check_images, check_same_size
 from ganprint.seeding import seed_everything
 from ganprint.training import device, predict_batched, train_epochs
-from ganprint.plugins.cnn.network import AttributionNet, Probabilities
+from ganprint.plugins.cnn.network import PATCH_SIZES, AttributionNet, Probabilities
 
 # Parameters that do not change the fitted weights (left out of the cache key).
 NOT_IN_KEY = ("cache", "progress")
@@ -46,6 +46,7 @@ class CNNAttributor(Attributor):
     """Yu et al. 2019 attribution network; ``band``/``resolution``/``patch_size`` pick a §3.2 variant."""
 
     plugin_id = "cnn"
+    PATCH_SIZES = PATCH_SIZES  # the patch_size values, one per convolutional stage
 
     def __init__(
         self,
