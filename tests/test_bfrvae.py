@@ -63,6 +63,14 @@ def test_conformance():
     check_detector(lambda: BFRVAEAttributor(**TINY))
 
 
+def test_other_image_sizes():
+    X, y = synthetic_sources(6, image_size=16, seed=2)
+    mu, sigma = BFRVAEAttributor(**{**TINY, "max_epochs": 1}).fit(X, y).fingerprints(X)
+    assert mu.shape == sigma.shape == (len(X), TINY["latent_dim"])
+    with pytest.raises(ValueError, match="power-of-two"):
+        BFRVAEAttributor(**TINY).fit(np.zeros((6, 24, 24, 3), np.uint8), y[:6])
+
+
 def test_cache_reloads_the_same_model():
     X, y = synthetic_sources(12, seed=3)
     first = BFRVAEAttributor(**TINY).fit(X, y)

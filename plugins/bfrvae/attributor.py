@@ -10,11 +10,12 @@ open-world "unknown" (§5.2: the paper tells unseen GANs apart by their low simi
 
 Deviations from the paper, all forced by its missing details or by 32×32 images on a CPU:
 
-- Fig. 1(b)'s layer sizes are only in the figure; the encoder/decoder here are three stride-2
-  convolutions each way (32→4, ``width``·(1, 2, 4) channels, ``width`` = 16 to keep CPU training
-  practical) with ``latent_dim``-channel 1×1 heads; ``latent_dim`` defaults to 128,
-  not 256: a 32×32 image has 16 times fewer pixels than the paper's 128×128, and each source's
-  Gaussian is fitted on a few hundred images, where 256 per-dimension variances are noisier.
+- Fig. 1(b)'s layer sizes are only in the figure; the encoder/decoder here are log2(size) − 2
+  stride-2 convolutions each way (32→4 with ``width``·(1, 2, 4) channels for 32×32 images,
+  ``width`` = 16 to keep CPU training practical) with ``latent_dim``-channel 1×1 heads;
+  ``latent_dim`` defaults to 128, not 256: a 32×32 image has 16 times fewer pixels than the
+  paper's 128×128, and each source's Gaussian is fitted on a few hundred images, where 256
+  per-dimension variances are noisier.
 - σ′ is read as the precision of the Normal-Gamma (eq. 1's conjugate pair), so e_latent ~ N(μ′, 1/σ′).
 - The KL of eq. (3) is to a fixed NG(0, 1, 1, 1) hyper-prior (the paper names no prior), in closed form.
 - Eq. (4) has no hinge; here max(0, · + margin) averaged over all valid triplets of a minibatch
@@ -104,7 +105,7 @@ class BFRVAEAttributor(Attributor):
         if held.all() or not held.any():
             held = np.zeros(len(y), dtype=bool)
         seed_everything(self.random_state)
-        model = BFRVAE(self.latent_dim, self.width).to(device())
+        model = BFRVAE(self.latent_dim, self.width, image_size=X.shape[1]).to(device())
         optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
         terms = dict(lambda1=self.lambda1, lambda2=self.lambda2, margin=self.margin)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.distributions import Gamma, Normal
@@ -67,21 +68,27 @@ def _up(c_in: int, c_out: int) -> nn.Sequential:
 class BFRVAE(nn.Module):
     """Encoder → Normal-Gamma hyper-parameters → (μ′, σ′) → e_latent → decoder (Fig. 1(a)).
 
-    Fig. 1(b)'s stack of stride-2 convolutions from 128×128 is cut to three for 32×32 inputs
-    (32→16→8→4); the hyper-parameter heads and the decoder input are 1×1 convolutions on a
-    ``latent_dim``×1×1 map, as the paper's "256×1×1" fingerprint tensors.
+    Fig. 1(b)'s stack of stride-2 convolutions from 128×128 is cut to log2(size) − 2 of them
+    (32→16→8→4 for 32×32 inputs, ``width``·(1, 2, 4) channels); the hyper-parameter heads and the
+    decoder input are 1×1 convolutions on a ``latent_dim``×1×1 map, as the paper's "256×1×1"
+    fingerprint tensors.
     """
 
-    def __init__(self, latent_dim: int = 128, width: int = 16) -> None:
+    def __init__(self, latent_dim: int = 128, width: int = 16, image_size: int = 32) -> None:
         super().__init__()
+        n_down = int(np.log2(image_size)) - 2
+        if image_size < 8 or 2 ** (n_down + 2) != image_size:
+            raise ValueError(f"BFR-VAE needs square images of a power-of-two side >= 8; got {image_size}")
         self.latent_dim = latent_dim
-        w = width
-        self.encoder = nn.Sequential(_down(3, w), _down(w, 2 * w), _down(2 * w, 4 * w),
-                                     nn.Conv2d(4 * w, 4 * w, 4), nn.LeakyReLU(0.2))
-        self.heads = nn.Conv2d(4 * w, 4 * latent_dim, 1)
+        channels = [width * 2 ** i for i in range(n_down)]
+        top = channels[-1]
+        self.encoder = nn.Sequential(*[_down(c_in, c_out) for c_in, c_out in zip([3] + channels, channels)],
+                                     nn.Conv2d(top, top, 4), nn.LeakyReLU(0.2))
+        self.heads = nn.Conv2d(top, 4 * latent_dim, 1)
         self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(latent_dim, 4 * w, 4), nn.BatchNorm2d(4 * w), nn.ReLU(),
-            _up(4 * w, 2 * w), _up(2 * w, w), nn.ConvTranspose2d(w, 3, 4, 2, 1), nn.Tanh())
+            nn.ConvTranspose2d(latent_dim, top, 4), nn.BatchNorm2d(top), nn.ReLU(),
+            *[_up(c_in, c_out) for c_in, c_out in zip(channels[::-1], channels[::-1][1:])],
+            nn.ConvTranspose2d(channels[0], 3, 4, 2, 1), nn.Tanh())
 
     def encode(self, x: torch.Tensor) -> Posterior:
         h = self.heads(self.encoder(x)).flatten(1)
