@@ -15,6 +15,13 @@ def _folder(path: str | None = None):
     return FolderDataset(path)
 
 
+def _zoo(argument: str | None = None):
+    from ganprint.datasets.zoo import open_zoo
+
+    return open_zoo(argument)
+
+
 @hookimpl
 def ganprint_datasets() -> Iterable[DatasetSpec]:
     yield DatasetSpec("folder", _folder, "Images under PATH/<source>/, PATH/real/ the real class (folder:PATH)")
+    yield DatasetSpec("zoo", _zoo, "Real photo crops + GAN zoo samples: zoo:smoke|default|paper[/architectures|seeds|trainsets]")

@@ -1,0 +1,126 @@
+"""Training a preset's generators from scratch, resumably, and installing the finished ones.
+
+``python -m ganprint.datasets.zoo_train PRESET [--worker I/N] [--install]`` (also ``bench zoo
+train``). Generators are trained in the preset's order (architectures, then seeds, then
+trainsets); with ``--worker I/N`` a process takes every N-th of them, so N processes share the
+work. Everything lives under ``ganprint.cache.cache_dir("zoo-train", PRESET)``:
+
+- ``<name>.pt``: the resumable checkpoint (every 250 iterations; a killed run restarts there);
+- ``<name>.safetensors``, ``<name>.png`` (a grid of 64 samples), and ``<name>.json`` (config,
+  iterations, training seconds, SWD), written last: its presence marks the generator finished.
+
+``--install`` copies every finished generator into the shipped weights
+(:mod:`ganprint.datasets.zoo_weights`) and updates the manifest.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ganprint.cache import cache_dir
+from ganprint.datasets.grid import save_grid
+from ganprint.datasets.realset import sample_crops
+from ganprint.datasets.swd import swd
+from ganprint.datasets.zoo_presets import PRESETS, Preset
+from ganprint.datasets import zoo_weights
+from ganprint.datasets.gan_training import GeneratorConfig, sample, train_generator, training_crops
+from ganprint.training import save_weights
+
+SWD_IMAGES = 1000
+HELDOUT_SEED = 202
+
+
+def train_dir(preset: str) -> Path:
+    return cache_dir("zoo-train", preset)
+
+
+def swd_reference(config: GeneratorConfig) -> tuple[np.ndarray, float]:
+    """The real training crops SWD is measured against (the base set, diff 0) and the SWD of
+    as many real held-out (val + test region) crops to them."""
+    n = min(SWD_IMAGES, config.n_train)
+    base = training_crops(GeneratorConfig(**{**config.as_dict(), "trainset_diff": 0}))[:n]
+    heldout, _ = sample_crops(("val", "test"), n, config.image_size, HELDOUT_SEED)
+    return base, swd(heldout, base)
+
+
+def train_one(config: GeneratorConfig, directory: Path, progress: bool = True) -> dict:
+    """Train (or resume, or skip if finished) one generator; return its result record."""
+    done = directory / f"{config.name}.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    clock = directory / f"{config.name}.seconds"
+    before = float(clock.read_text()) if clock.exists() else 0.0
+    start = time.time()
+
+    def tick(_: int) -> None:
+        clock.write_text(f"{before + time.time() - start:.1f}")
+
+    generator, log = train_generator(config, directory / f"{config.name}.pt", progress=progress,
+                                     checkpoint_every=250, on_checkpoint=tick)
+    seconds = before + time.time() - start
+    weights = directory / f"{config.name}.safetensors"
+    save_weights(weights, generator, {"config": json.dumps(config.as_dict())})
+    base, swd_real = swd_reference(config)
+    fakes = sample(generator, len(base), seed=config.seed + 999)
+    save_grid(fakes[:64], directory / f"{config.name}.png")
+    result = {"config": config.as_dict(), "iterations": config.iterations, "train_seconds": round(seconds, 1),
+              "swd": round(swd(fakes, base), 2), "swd_real_heldout": round(swd_real, 2),
+              "swd_images": len(base), "final_losses": log[-1] if log else {}}
+    tmp = done.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=1))
+    os.replace(tmp, done)
+    return result
+
+
+def train_preset(preset: Preset, worker: int = 0, n_workers: int = 1, progress: bool = True) -> list[dict]:
+    """Train this worker's share of the preset's generators, in order."""
+    directory = train_dir(preset.name)
+    results = []
+    for i, config in enumerate(preset.generators()):
+        if i % n_workers == worker:
+            result = train_one(config, directory, progress)
+            print(f"{config.name}: {result['iterations']} iterations, {result['train_seconds']:.0f} s, "
+                  f"SWD {result['swd']:.1f} (real held-out {result['swd_real_heldout']:.1f})", flush=True)
+            results.append(result)
+    return results
+
+
+def install_finished(preset: Preset, weights_dir: Path = zoo_weights.WEIGHTS_DIR) -> list[str]:
+    """Copy every finished generator of ``preset`` into the shipped weights; return their files."""
+    directory = train_dir(preset.name)
+    installed = []
+    for config in preset.generators():
+        done = directory / f"{config.name}.json"
+        if done.exists():
+            result = json.loads(done.read_text())
+            installed.append(zoo_weights.install(preset.name, result, directory / f"{config.name}.safetensors",
+                                                 weights_dir))
+    return installed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("preset", choices=sorted(PRESETS))
+    parser.add_argument("--worker", default="0/1", help="I/N: train every N-th generator starting at I")
+    parser.add_argument("--install", action="store_true", help="install finished generators into the package")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    preset = PRESETS[args.preset]
+    if args.install:
+        for name in install_finished(preset):
+            print("installed", name)
+        return 0
+    worker, n_workers = (int(v) for v in args.worker.split("/"))
+    train_preset(preset, worker, n_workers)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""The shipped generator weights: ``datasets/weights/*.safetensors`` and their ``manifest.json``.
+
+A manifest entry (key ``<preset>/<generator name>``) records the file, the generator's config,
+its iteration count, training time, the SWD of its samples and of real held-out crops to the
+training crops, and the file's sha256; loading checks the sha256 before reading the weights.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from ganprint.dataset import DatasetError
+from ganprint.datasets.gan_training import GeneratorConfig, generator_module
+from ganprint.training import file_sha256, load_weights
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+MANIFEST = "manifest.json"
+
+
+def read_manifest(directory: Path = WEIGHTS_DIR) -> dict[str, dict]:
+    path = Path(directory) / MANIFEST
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())["generators"]
+
+
+def write_manifest(entries: dict[str, dict], directory: Path = WEIGHTS_DIR) -> None:
+    path = Path(directory) / MANIFEST
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"generators": dict(sorted(entries.items()))}, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def entry_key(preset: str, config: GeneratorConfig) -> str:
+    return f"{preset}/{config.name}"
+
+
+def missing_error(preset: str, names: list[str]) -> DatasetError:
+    return DatasetError(
+        f"zoo:{preset}: generator(s) {', '.join(names)} not trained yet (no shipped weights); "
+        f"train them with `bench zoo train {preset}`")
+
+
+def load_generator(preset: str, config: GeneratorConfig, directory: Path = WEIGHTS_DIR) -> torch.nn.Module:
+    """The shipped generator of ``config`` in eval mode; its file's sha256 is checked first."""
+    entry = read_manifest(directory).get(entry_key(preset, config))
+    if entry is None:
+        raise missing_error(preset, [config.name])
+    if entry["config"] != config.as_dict():
+        raise DatasetError(f"zoo:{preset}: shipped {config.name} was trained with {entry['config']}, "
+                           f"the preset now asks for {config.as_dict()}; retrain with `bench zoo train {preset}`")
+    return load_weights(Path(directory) / entry["file"], generator_module(config), sha256=entry["sha256"]).eval()
+
+
+def install(preset: str, result: dict, weights: Path, directory: Path = WEIGHTS_DIR) -> str:
+    """Copy a finished generator's weights into ``directory`` and record it in the manifest."""
+    config = GeneratorConfig(**result["config"])
+    name = f"{preset}-{config.name}.safetensors"
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / (name + ".tmp")
+    shutil.copyfile(weights, tmp)
+    os.replace(tmp, directory / name)
+    entries = read_manifest(directory)
+    entries[entry_key(preset, config)] = {**result, "file": name, "sha256": file_sha256(directory / name)}
+    write_manifest(entries, directory)
+    return name
