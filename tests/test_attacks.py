@@ -167,7 +167,7 @@ def test_crop_random_offsets_zoom_in_by_the_drawn_fraction() -> None:
 
 def test_relight_changes_only_low_frequencies(images: np.ndarray) -> None:
     rng = np.random.default_rng(0)
-    assert np.array_equal(Relight(strength=0.0, tint=0.0)(images, rng), images)
+    assert np.array_equal(Relight(strength=0.0)(images, rng), images), "strength 0 is no relighting"
     grey = np.full((3, 48, 48, 3), 128, dtype=np.uint8)
     lit = Relight(strength=0.5, tint=0.0)(grey, rng).astype(np.float64)
     assert (lit.max(axis=(1, 2, 3)) - lit.min(axis=(1, 2, 3)) > 20).all(), "the illumination should vary"

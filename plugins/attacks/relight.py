@@ -5,12 +5,12 @@ harmonics estimated from the face's shape) by a random one from SfSNet's lightin
 model cannot ship with ganprint, so this attack is a stand-in working in the image plane: it
 multiplies each image by a smooth gain field ``exp(s · F(u, v))`` where ``F`` is a random
 polynomial of degree ≤ ``order`` in the normalised pixel coordinates (u, v) ∈ [−1, 1]², scaled
-to zero mean and peak magnitude 1, and by a random per-channel colour gain ``exp(N(0, tint²))``.
+to zero mean and peak magnitude 1, and by a random per-channel colour gain ``exp(s · N(0, tint²))``.
 Like the paper's relighting it perturbs only low-frequency image content; it does not model
 shape, shadows or specular light.
 
 Random mode draws the strength s per image from ``strength_range``; fixed mode (``strength``)
-uses one s (the field's shape and the tint are still random).
+uses one s (the field's shape and the tint are still random); s = 0 leaves the image unchanged.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class Relight(ImageAttack):
         strength_range: tuple[float, float] = (0.2, 0.6),
         strength: float | None = None,
         order: int = 2,
-        tint: float = 0.05,
+        tint: float = 0.1,
     ) -> None:
         self.strength_range = strength_range
         self.strength = strength
@@ -57,6 +57,6 @@ class Relight(ImageAttack):
     def _attack_image(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         strength = self.strength if self.strength is not None else rng.uniform(*self.strength_range)
         field = illumination_field(image.shape[0], image.shape[1], self.order, rng)
-        colour = np.exp(rng.normal(0.0, self.tint, size=3))
+        colour = np.exp(strength * rng.normal(0.0, self.tint, size=3))
         gain = np.exp(strength * field)[:, :, None] * colour
         return to_uint8(image * gain)
