@@ -20,14 +20,6 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_fitted_cache_round_trip_and_corruption(tmp_path) -> None:
     torch.manual_seed(0)
     a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
