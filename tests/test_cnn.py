@@ -8,7 +8,7 @@ import torch
 
 from ganprint.onnx_export import export_method, run_onnx
 from ganprint.plugins.cnn import VARIANTS, make_cnn
-from ganprint.plugins.cnn.attributor import CNNAttributor, stratified_validation
+from ganprint.plugins.cnn.attributor import CNNAttributor
 from ganprint.plugins.cnn.network import AttributionNet, GaussianPyramid
 from ganprint.registry import load_registry
 from ganprint.testing import check_detector, synthetic_sources
@@ -69,13 +69,6 @@ def test_pyramid_bands() -> None:
     smooth = torch.nn.functional.interpolate(noise[:, :, ::8, ::8], size=32, mode="bilinear", align_corners=True)
     high = GaussianPyramid(32, 32, "high")
     assert high(noise).pow(2).mean() > 20 * high(smooth).pow(2).mean()
-
-
-def test_stratified_validation() -> None:
-    y = np.array(["a"] * 20 + ["b"] * 10 + ["c"])
-    mask = stratified_validation(y, 0.1, seed=3)
-    assert [mask[y == c].sum() for c in "abc"] == [2, 1, 0]
-    assert np.array_equal(mask, stratified_validation(y, 0.1, seed=3))
 
 
 def test_learns_periodic_fingerprints() -> None:

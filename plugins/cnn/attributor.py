@@ -20,26 +20,12 @@ from ganprint import Attributor, check_is_fitted
 from ganprint.fitted_cache import cached_fit
 from ganprint.images import check_images, check_same_size
 from ganprint.seeding import seed_everything
-from ganprint.training import device, predict_batched, train_epochs
+from ganprint.training import device, predict_batched, stratified_validation, train_epochs
 from ganprint.plugins.cnn.network import PATCH_SIZES, AttributionNet, Probabilities
 
 # Parameters that do not change the fitted weights (left out of the cache key).
 NOT_IN_KEY = ("cache", "progress")
 NLL_WEIGHT = 0.01
-
-
-def stratified_validation(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of validation images: ``fraction`` of each class (at least one of any class
-    with two or more images), chosen by a generator seeded with ``seed``."""
-    rng = np.random.default_rng(seed)
-    mask = np.zeros(len(y), dtype=bool)
-    for label in sorted(set(y.tolist())):
-        rows = np.flatnonzero(y == label)
-        if len(rows) < 2 or fraction <= 0:
-            continue
-        k = min(max(1, int(round(fraction * len(rows)))), len(rows) - 1)
-        mask[rng.permutation(rows)[:k]] = True
-    return mask
 
 
 class CNNAttributor(Attributor):
