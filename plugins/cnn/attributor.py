@@ -26,6 +26,11 @@ from ganprint.plugins.cnn.network import PATCH_SIZES, AttributionNet, Probabilit
 # Parameters that do not change the fitted weights (left out of the cache key).
 NOT_IN_KEY = ("cache", "progress")
 NLL_WEIGHT = 0.01
+# An epoch counts as better when its validation score rises by more than this: with accuracy
+# saturated, the cross-entropy term must fall by 0.01, so training ends instead of polishing
+# probabilities for max_epochs.
+MIN_DELTA = 1e-4
+TRAINING_VERSION = 2  # part of the cache key: bump when training changes for the same parameters
 
 
 class CNNAttributor(Attributor):
@@ -106,6 +111,7 @@ class CNNAttributor(Attributor):
         targets = np.searchsorted(classes, y).astype(np.int64)
         is_val = stratified_validation(y, self.val_fraction, self.random_state)
         params = {k: v for k, v in self.get_params().items() if k not in NOT_IN_KEY}
+        params["training_version"] = TRAINING_VERSION
 
         def train() -> dict:
             return self._train(model, X[~is_val], targets[~is_val], X[is_val], targets[is_val])
@@ -143,7 +149,7 @@ class CNNAttributor(Attributor):
         history = train_epochs(
             step, [X, t], {"model": model, "optimiser": optimiser}, batch_size=self.batch_size,
             max_epochs=self.max_epochs, seed=self.random_state,
-            evaluate=evaluate if len(X_val) else None, patience=self._patience(len(X)),
+            evaluate=evaluate if len(X_val) else None, patience=self._patience(len(X)), min_delta=MIN_DELTA,
             desc=f"fitting {self.plugin_id}", progress=self.progress,
         )
         return {"epochs": len(history.losses), "best_epoch": history.best_epoch,
