@@ -85,13 +85,14 @@ def report(summary: dict[str, Any]) -> str:
     """The summary as the paper's tables plus the checks of §5.2."""
     parts = [_table(summary["clean"])]
     for key, label in (("seen_family_closer", "seen sources"), ("unseen_family_closer", "unseen sources")):
-        if key in summary:
-            s = summary[key]
+        s = summary.get(key)
+        if s and s["n_rows"]:
             parts.append(f"{label}: closer to their own family than to others in {s['fraction_closer']:.2f} "
                          f"of {s['n_rows']} (mean JSD gap {100 * s['mean_jsd_gap']:.2f}e-2)")
     for name, result in summary["attacks"].items():
         parts.append(f"under {result['attack']}:\n{_table(result)}\n"
-                     f"attacked fingerprints closest to their own clean source: {result['own_source_closest']:.2f}")
+                     f"attacked fingerprints closest to their own clean source: {result['own_source_closest']:.2f}, "
+                     f"to their own family: {result['own_family_closest']:.2f}")
     return "\n\n".join(parts)
 
 

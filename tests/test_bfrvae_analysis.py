@@ -81,6 +81,7 @@ def test_bench_bfrvae_analyse_writes_tables_and_figures(tmp_path, monkeypatch):
     assert summary["unseen_family_closer"]["n_rows"] == 2
     assert summary["training_labels"] == ["real", "sine0", "sine90"]
     assert set(summary["attacks"]) == {"noise", "jpeg"}
+    assert 0 <= summary["attacks"]["noise"]["own_source_closest"] <= summary["attacks"]["noise"]["own_family_closest"] <= 1
     assert "JSD / corr" in result.stdout and "sine90_s1" in result.stdout
 
 

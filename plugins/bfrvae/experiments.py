@@ -108,8 +108,11 @@ def analyse(
                     for s in columns}
         result = _comparison(space, attacked, columns)
         attacked_jsd = np.asarray(result["jsd"])
-        own = [int(np.argmin(attacked_jsd[i]) == i) for i in range(len(columns))]
-        result["own_source_closest"] = float(np.mean(own))
+        names = list(columns)
+        nearest = [names[int(np.argmin(attacked_jsd[i]))] for i in range(len(names))]
+        result["own_source_closest"] = float(np.mean([n == s for n, s in zip(nearest, names)]))
+        result["own_family_closest"] = float(np.mean([analysis.family(n) == analysis.family(s)
+                                                      for n, s in zip(nearest, names)]))
         result["attack"] = repr(attack)
         summary["attacks"][name] = result
         analysis.plot_matrices(out / f"jsd_correlation_{name}.png", list(attacked), list(columns),
