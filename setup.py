@@ -5,19 +5,36 @@ The repository folders are mapped onto the ``ganprint`` namespace (see DESIGN.md
 ``benchmark/`` is ``ganprint.benchmark``. Built-in plugins are declared under the ``ganprint``
 entry-point group exactly like third-party ones, so both are found through one code path.
 """
+from pathlib import Path
+
 from setuptools import setup
 
-PACKAGE_DIRS = {
+TOP_LEVEL = {
     "ganprint": "core",
     "ganprint.plugins": "plugins",
     "ganprint.datasets": "datasets",
     "ganprint.benchmark": "benchmark",
-    "ganprint.plugins.cnn": "plugins/cnn",
-    "ganprint.plugins.prnu": "plugins/prnu",
-    "ganprint.plugins.visnet": "plugins/visnet",
-    "ganprint.plugins.bfrvae": "plugins/bfrvae",
-    "ganprint.plugins.stega": "plugins/stega",
 }
+
+
+def package_dirs() -> dict[str, str]:
+    """Each top-level folder and every sub-folder holding an ``__init__.py`` below it."""
+    dirs = dict(TOP_LEVEL)
+    for package, folder in TOP_LEVEL.items():
+        if package == "ganprint":
+            continue
+        for init in sorted(Path(folder).rglob("__init__.py")):
+            sub = init.parent
+            if sub != Path(folder):
+                dirs[".".join([package, *sub.relative_to(folder).parts])] = sub.as_posix()
+    return dirs
+
+
+PACKAGE_DIRS = package_dirs()
+
+# Shipped weights and their manifests travel with the packages that load them.
+PACKAGE_DATA = {package: ["weights/**/*.safetensors", "weights/**/*.json", "weights/*.json",
+                          "weights/*.safetensors"] for package in PACKAGE_DIRS}
 
 BUILTIN_PLUGINS = [
     "knn = ganprint.plugins.knn",
@@ -40,7 +57,7 @@ setup(
     python_requires=">=3.10",
     package_dir=PACKAGE_DIRS,
     packages=list(PACKAGE_DIRS),
-    include_package_data=True,
+    package_data=PACKAGE_DATA,
     install_requires=[
         "numpy>=1.24",
         "scipy>=1.10",
