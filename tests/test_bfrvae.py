@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganprint.plugins.bfrvae.analysis import FingerprintSpace, compare
-from ganprint.plugins.bfrvae.attributor import BFRVAEAttributor, validation_split
+from ganprint.plugins.bfrvae.attributor import BFRVAEAttributor
 from ganprint.plugins.bfrvae.model import Posterior, triplet_loss
 from ganprint.plugins.bfrvae.simulation import simulated_sources
 from ganprint.testing import check_detector, synthetic_sources
@@ -50,13 +50,6 @@ def test_triplet_hinge_is_zero_only_when_sources_are_apart():
     assert triplet_loss([apart], labels, margin=1.0).item() == 0.0
     assert triplet_loss([mixed], labels, margin=1.0).item() > 1.0
     assert triplet_loss([apart], torch.tensor([0, 0, 0, 0]), margin=1.0).item() == 0.0
-
-
-def test_validation_split_is_per_source_and_seeded():
-    y = np.array(["a"] * 10 + ["b"] * 3)
-    mask = validation_split(y, 0.2, seed=1)
-    assert mask[:10].sum() == 2 and mask[10:].sum() == 1
-    assert np.array_equal(mask, validation_split(y, 0.2, seed=1))
 
 
 def test_conformance():

@@ -44,20 +44,6 @@ from ganprint.seeding import seed_everything
 VARIANCE_FLOOR = 1e-4
 
 
-def validation_split(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """A boolean mask of ~``fraction`` of each source's images (at least one when it has two),
-    chosen by ``seed`` alone: the validation part carved from ``fit``'s training data."""
-    rng = np.random.default_rng(seed)
-    mask = np.zeros(len(y), dtype=bool)
-    for label in sorted(set(y.tolist())):
-        rows = np.flatnonzero(y == label)
-        k = int(round(fraction * len(rows)))
-        if len(rows) >= 2:
-            k = min(max(k, 1), len(rows) - 1)
-        mask[rng.permutation(rows)[:k]] = True
-    return mask
-
-
 class BFRVAEAttributor(Attributor):
     """BFR-VAE encoder fingerprints μ′ with one diagonal Gaussian per source."""
 
@@ -96,14 +82,12 @@ class BFRVAEAttributor(Attributor):
 
         from ganprint.fitted_cache import cached_fit
         from ganprint.plugins.bfrvae.model import BFRVAE, bfrvae_loss
-        from ganprint.training import device, to_tensor, train_epochs
+        from ganprint.training import device, stratified_validation, to_tensor, train_epochs
 
         y = np.asarray(y).astype(str)
         self.classes_ = np.array(sorted(set(y.tolist())))
         codes = np.searchsorted(self.classes_, y).astype(np.int64)
-        held = validation_split(y, self.val_fraction, self.random_state)
-        if held.all() or not held.any():
-            held = np.zeros(len(y), dtype=bool)
+        held = stratified_validation(y, self.val_fraction, self.random_state)
         seed_everything(self.random_state)
         model = BFRVAE(self.latent_dim, self.width, image_size=X.shape[1]).to(device())
         optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
