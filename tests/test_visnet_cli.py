@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 from PIL import Image
@@ -10,15 +9,12 @@ from PIL import Image
 from conftest import run_bench, write_folder
 
 
-def test_bench_visnet_writes_the_fig7_pictures(tmp_path) -> None:
+def test_bench_visnet_writes_the_fig7_pictures(tmp_path, monkeypatch) -> None:
     folder = write_folder(tmp_path / "images", n_per_source=10, size=16, n_generated=2)
     out = tmp_path / "out"
-    os.environ["GANPRINT_CACHE"] = str(tmp_path / "cache")
-    try:
-        done = run_bench("visnet", "--dataset", f"folder:{folder}", "--out", str(out), "--max-epochs", "1",
-                         "--width", "8", "--samples", "2", "--scale", "2")
-    finally:
-        os.environ.pop("GANPRINT_CACHE")
+    monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
+    done = run_bench("visnet", "--dataset", f"folder:{folder}", "--out", str(out), "--max-epochs", "1",
+                     "--width", "8", "--samples", "2", "--scale", "2")
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "summary.json").read_text())
     classes = summary["classes"]
