@@ -70,3 +70,13 @@ def test_stega_plugin_decodes_zoo_stega_through_the_protocol(smoke):
     results, _ = protocol.evaluate(fitted, dataset, seed=0)
     assert 0.0 <= results["fingerprint"]["bitwise_acc"] <= 1.0
     assert {"detection", "closed_world", "open_world"} <= set(results)
+
+
+def test_data_secrecy_reports_removal_and_forgery(smoke):
+    from ganprint.plugins.stega.evaluation import data_secrecy
+
+    _, p = smoke
+    result = data_secrecy(p.stega, n_estimate=16, n_test=8)
+    for key in ("bitwise", "removal_residual", "forgery_residual", "removal_oracle", "forgery_oracle"):
+        assert 0.0 <= result[key] <= 1.0
+    assert result["image_independent_share"] >= 0.0

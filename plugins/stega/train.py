@@ -54,7 +54,11 @@ class StegaConfig:
     base: str = ""
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The config as a dict; an empty ``base`` is left out, so keys of plain models stay put."""
+        config = asdict(self)
+        if not config["base"]:
+            del config["base"]
+        return config
 
 
 def psnr(stego: np.ndarray, clean: np.ndarray) -> float:
