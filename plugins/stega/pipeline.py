@@ -130,8 +130,8 @@ def ship(p: StegaPreset) -> Path:
         _, meta = fingerprinted_generator(p, family)
         tag = f"{family}-{p.iterations_of(family)}"
         source = work_dir(p) / "generators"
-        if source != _weights_folder(p):
-            for suffix in (".safetensors", ".json"):
+        for suffix in (".safetensors", ".json"):
+            if (source / f"{tag}{suffix}").exists():
                 shutil.copyfile(source / f"{tag}{suffix}", SHIPPED_GANS / f"{tag}{suffix}")
         files[tag] = meta["sha256"]
     manifest = {"preset": p.as_dict(), "preset_key": config_key(p.as_dict()), "sha256": files}
