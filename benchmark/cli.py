@@ -19,6 +19,8 @@ COMMANDS = [
     "ganprint.benchmark.cmd_stega",
     "ganprint.benchmark.cmd_export",
     "ganprint.benchmark.cmd_cnn",
+    "ganprint.benchmark.cmd_zoo",
+    "ganprint.benchmark.cmd_data",
 ]
 
 

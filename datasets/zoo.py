@@ -110,6 +110,10 @@ def build(argument: str | None = None, progress: bool = True) -> Path:
     tmp = root / f".building-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small networks: more threads only contend on a shared CPU
     try:
         _build(preset, experiment, tmp, progress)
         os.replace(tmp, final)
@@ -117,6 +121,8 @@ def build(argument: str | None = None, progress: bool = True) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         if not final.is_dir():
             raise
+    finally:
+        torch.set_num_threads(threads)
     return final
 
 

@@ -15,7 +15,7 @@ after the factor: ``progan``, ``sngan``...; ``dcgan-seed1``...; ``dcgan-diff10``
 preset     size   generators                         images per source (train / val / test)
 =========  =====  =================================  =======================================
 smoke      16     5 families, seeds 0–3, diffs        40 / 10 / 20, trained on the fly in
-                  0/10/100/256; 40 iterations         seconds (tests)
+                  0/10/100/256; 20 iterations         seconds (tests)
 default    32     5 families, seeds 0–3, diffs        1000 / 200 / 400, sampled from the
                   0/10/100/1000/2000; 4000 its        shipped weights
 paper      64     5 families, seeds 0–9, diffs        4000 / 500 / 1000; trained by the user
@@ -80,7 +80,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "smoke": Preset(
-        "smoke", GeneratorConfig("dcgan", image_size=16, width=8, iterations=40, batch_size=16, n_train=256),
+        "smoke", GeneratorConfig("dcgan", image_size=16, width=4, iterations=20, batch_size=16, n_train=256),
         widths={}, seeds_family="dcgan", seeds=(0, 1, 2, 3), trainsets_family="dcgan", diffs=(0, 10, 100, 256),
         counts=(40, 10, 20), shipped=False),
     "default": Preset(

@@ -1,0 +1,52 @@
+"""Speed of the zoo's pieces that set its budgets: one training iteration per GAN family at the
+default preset's size (32 px, its widths, minibatch 32), sampling 1000 images from a generator
+(``zoo:default`` builds from samples), and the SWD of 1000 images against 1000.
+
+    python -m pytest tests/perf/test_perf_zoo.py --benchmark-only
+
+The iteration timings × the preset's iterations give the training time of each generator on one
+thread (``bench zoo train``).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from ganprint.datasets.gan_families import FAMILIES
+from ganprint.datasets.gan_training import generator_module, sample, train_generator
+from ganprint.datasets.swd import swd
+from ganprint.datasets.zoo_presets import PRESETS
+
+DEFAULT = PRESETS["default"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_training_iterations_of_the_default_preset(benchmark, family):
+    config = replace(DEFAULT.generator(family), iterations=3)
+    generator, log = benchmark.pedantic(train_generator, args=(config,), kwargs={"progress": False},
+                                        rounds=1, iterations=1)
+    assert np.isfinite(log[0]["d"]) and np.isfinite(log[0]["g"])
+
+
+def test_sampling_a_thousand_images(benchmark):
+    generator = generator_module(DEFAULT.generator("dcgan")).eval()
+    images = benchmark(sample, generator, 1000, 0)
+    assert images.shape == (1000, 32, 32, 3)
+
+
+def test_swd_of_a_thousand_images(benchmark):
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (1000, 32, 32, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (1000, 32, 32, 3), dtype=np.uint8)
+    assert benchmark(swd, a, b) > 0

@@ -1,0 +1,155 @@
+"""The GAN zoo: families, resumable training, SWD, shipped-weights checks, cached builds."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from ganprint.dataset import DatasetError
+from ganprint.datasets import zoo, zoo_weights
+from ganprint.datasets.gan_families import FAMILIES
+from ganprint.datasets.gan_training import GeneratorConfig, generator_module, sample, train_generator
+from ganprint.datasets.realset import sample_crops
+from ganprint.datasets.swd import swd
+from ganprint.datasets.zoo_presets import PRESETS
+
+TINY = GeneratorConfig("dcgan", image_size=16, width=4, iterations=12, batch_size=8, n_train=64)
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_family_trains_a_step_and_samples_images(family):
+    generator, log = train_generator(replace(TINY, family=family, iterations=2), progress=False)
+    images = sample(generator, 5, seed=0)
+    assert images.shape == (5, 16, 16, 3) and images.dtype == np.uint8
+    assert np.isfinite([v for row in log for v in row.values()]).all()
+
+
+def test_same_seed_same_generator_other_seed_other_generator():
+    a = sample(train_generator(TINY, progress=False)[0], 8, seed=1)
+    b = sample(train_generator(TINY, progress=False)[0], 8, seed=1)
+    c = sample(train_generator(replace(TINY, seed=1), progress=False)[0], 8, seed=1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_training_interrupted_at_a_checkpoint_resumes_to_identical_weights(tmp_path):
+    config = replace(TINY, family="progan")
+    straight, _ = train_generator(config, tmp_path / "a.pt", progress=False, checkpoint_every=5)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop(iteration):
+        if iteration == 5:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_generator(config, tmp_path / "b.pt", progress=False, checkpoint_every=5, on_checkpoint=stop)
+    resumed, _ = train_generator(config, tmp_path / "b.pt", progress=False, checkpoint_every=5)
+    for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(p, q), name
+
+
+def test_sha256_check_rejects_a_tampered_weights_file(tmp_path):
+    from ganprint.training import save_weights
+
+    module = generator_module(TINY)
+    save_weights(tmp_path / "g.safetensors", module)
+    result = {"config": TINY.as_dict(), "iterations": TINY.iterations}
+    name = zoo_weights.install("smoke", result, tmp_path / "g.safetensors", tmp_path / "weights")
+    loaded = zoo_weights.load_generator("smoke", TINY, tmp_path / "weights")
+    assert all(torch.equal(p, q) for p, q in zip(loaded.state_dict().values(), module.state_dict().values()))
+    path = tmp_path / "weights" / name
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="sha256"):
+        zoo_weights.load_generator("smoke", TINY, tmp_path / "weights")
+
+
+def test_swd_of_real_to_real_is_below_real_to_noise():
+    real_a, _ = sample_crops("train", 128, 32, seed=0)
+    real_b, _ = sample_crops("train", 128, 32, seed=1)
+    noise = np.random.default_rng(0).integers(0, 256, real_a.shape, dtype=np.uint8)
+    assert swd(real_a, real_b) < swd(noise, real_b) / 3
+
+
+def _quick_generators(preset, experiment):
+    return {label: generator_module(c).eval() for label, c in preset.experiment(experiment).items()}
+
+
+def test_an_interrupted_build_leaves_nothing_that_looks_complete(monkeypatch):
+    def broken(preset, experiment):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zoo, "_generators", broken)
+    with pytest.raises(KeyboardInterrupt):
+        zoo.build("smoke", progress=False)
+    from ganprint.cache import cache_dir
+
+    assert list(cache_dir("zoo").iterdir()) == []
+    monkeypatch.setattr(zoo, "_generators", _quick_generators)
+    folder = zoo.build("smoke", progress=False)
+    assert (folder / "images.npy").exists() and (folder / "index.json").exists()
+    assert [p.name for p in cache_dir("zoo").iterdir()] == [folder.name]
+
+
+def test_zoo_dataset_has_every_source_and_split_with_the_preset_counts(monkeypatch):
+    monkeypatch.setattr(zoo, "_generators", _quick_generators)
+    preset = PRESETS["smoke"]
+    for experiment in ("architectures", "seeds", "trainsets"):
+        data = zoo.open_zoo(f"smoke/{experiment}", progress=False)
+        assert set(data.sources) == {"real", *preset.experiment(experiment)}
+        for split, n in zip(("train", "val", "test"), preset.counts):
+            assert set(data.count(split).values()) == {n}
+        assert data.image_size == preset.image_size
+
+
+def test_zoo_smoke_is_deterministic(tmp_path, monkeypatch):
+    first = zoo.open_zoo("smoke", progress=False).content_hash()
+    monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "other"))
+    assert zoo.open_zoo("smoke", progress=False).content_hash() == first
+
+
+def test_unknown_or_untrained_zoo_names_fail_clearly(monkeypatch):
+    with pytest.raises(DatasetError, match="preset"):
+        zoo.open_zoo("nope")
+    with pytest.raises(DatasetError, match="experiment"):
+        zoo.open_zoo("smoke/colours")
+    monkeypatch.setattr(zoo_weights, "read_manifest", lambda directory=None: {})
+    with pytest.raises(DatasetError, match="bench zoo train paper"):
+        zoo.open_zoo("paper", progress=False)
+
+
+def test_zoo_is_registered_through_the_datasets_hook():
+    from ganprint.datasets.hooks import ganprint_datasets
+
+    assert {spec.name for spec in ganprint_datasets()} >= {"folder", "zoo"}
+
+
+def test_shipped_manifest_entries_match_their_files():
+    from ganprint.training import file_sha256
+
+    entries = zoo_weights.read_manifest()
+    for key, entry in entries.items():
+        assert file_sha256(zoo_weights.WEIGHTS_DIR / entry["file"]) == entry["sha256"], key
+        assert entry["config"]["iterations"] == entry["iterations"]
+    total = sum((zoo_weights.WEIGHTS_DIR / e["file"]).stat().st_size for e in entries.values())
+    assert total <= 40 * 2 ** 20
+    json.dumps(entries)
