@@ -5,7 +5,8 @@ train``). Generators are trained in the preset's order (architectures, then seed
 trainsets); with ``--worker I/N`` a process takes every N-th of them, so N processes share the
 work. Everything lives under ``ganprint.cache.cache_dir("zoo-train", PRESET)``:
 
-- ``<name>.pt``: the resumable checkpoint (every 250 iterations; a killed run restarts there);
+- ``<name>.pt``: the resumable checkpoint (every 250 iterations; a killed run restarts there; a
+  preset whose iterations are raised later trains on from the final one);
 - ``<name>.safetensors``, ``<name>.png`` (a grid of 64 samples), and ``<name>.json`` (config,
   iterations, training seconds, SWD), written last: its presence marks the generator finished.
 
@@ -49,10 +50,15 @@ def swd_reference(config: GeneratorConfig) -> tuple[np.ndarray, float]:
 
 
 def train_one(config: GeneratorConfig, directory: Path, progress: bool = True) -> dict:
-    """Train (or resume, or skip if finished) one generator; return its result record."""
+    """Train (or resume, or skip if finished) one generator; return its result record.
+
+    A generator finished with fewer iterations than ``config`` asks for is trained on from its
+    final checkpoint (the learning rates are constant, so this equals training from scratch)."""
     done = directory / f"{config.name}.json"
     if done.exists():
-        return json.loads(done.read_text())
+        result = json.loads(done.read_text())
+        if result["config"] == config.as_dict():
+            return result
     clock = directory / f"{config.name}.seconds"
     before = float(clock.read_text()) if clock.exists() else 0.0
     start = time.time()
