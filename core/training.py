@@ -20,6 +20,7 @@ import copy
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
@@ -266,3 +267,15 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run a block with torch limited to ``n`` intra-op threads, restoring the count afterwards
+    (small networks on a shared CPU only lose time to thread contention)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -110,19 +110,16 @@ def build(argument: str | None = None, progress: bool = True) -> Path:
     tmp = root / f".building-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    import torch
+    from ganprint.training import torch_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small networks: more threads only contend on a shared CPU
     try:
-        _build(preset, experiment, tmp, progress)
+        with torch_threads(1):
+            _build(preset, experiment, tmp, progress)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if not final.is_dir():
             raise
-    finally:
-        torch.set_num_threads(threads)
     return final
 
 

@@ -15,6 +15,7 @@ from ganprint.datasets.gan_training import GeneratorConfig, generator_module, sa
 from ganprint.datasets.realset import sample_crops
 from ganprint.datasets.swd import swd
 from ganprint.datasets.zoo_presets import PRESETS
+from ganprint.training import torch_threads
 
 TINY = GeneratorConfig("dcgan", image_size=16, width=4, iterations=12, batch_size=8, n_train=64)
 
@@ -26,10 +27,8 @@ def own_cache(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

@@ -13,22 +13,20 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 
 from ganprint.datasets.gan_families import FAMILIES
 from ganprint.datasets.gan_training import generator_module, sample, train_generator
 from ganprint.datasets.swd import swd
 from ganprint.datasets.zoo_presets import PRESETS
+from ganprint.training import torch_threads
 
 DEFAULT = PRESETS["default"]
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
