@@ -26,8 +26,9 @@ MIN_PROBABILITY = 0.01
 class StegaAttributor(Attributor, FingerprintDecoder):
     """Decodes fingerprints with a trained steganography decoder and attributes them.
 
-    ``model`` names the steganography model: ``"default"`` is the shipped one (trained and cached
-    if missing), or a path to a saved model folder.
+    ``model`` names the steganography model: the name of a ``zoo:stega`` preset (``"default"``, the
+    paper's objective; ``"secret"``, with the secrecy term), whose shipped weights are used (trained
+    and cached if missing), or a path to a saved model folder.
     """
 
     def __init__(self, model: str = "default", batch_size: int = 256) -> None:
@@ -38,9 +39,11 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         if getattr(self, "_loaded", None) is None:
             from pathlib import Path
 
+            from ganprint.plugins.stega.pipeline import PRESETS
             from ganprint.plugins.stega.weights import get_model, load_model
 
-            self._loaded = get_model() if self.model == "default" else load_model(Path(self.model))
+            self._loaded = (get_model(PRESETS[self.model].stega) if self.model in PRESETS
+                            else load_model(Path(self.model)))
         return self._loaded
 
     def decode_logits(self, X: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Everything ``bench stega eval`` reports for one preset (Yu et al. 2021, Tables 1–2, Fig. 3,
-App. A.2), written as ``stega_report.json`` and sweep PNGs into a folder.
+App. A.2), written as ``stega_report.json`` and sweep PNGs into a folder; run again, it resumes
+after the last finished step.
 
 Image perturbations go through the attacks plugin's fixed-strength attacks and the shared sweep
 machinery (``ganprint.benchmark.sweep``); the "Data" curves (fingerprinted real crops) are the
@@ -40,7 +41,7 @@ def image_sweeps(p: StegaPreset, out: Path, n_data: int = 200) -> dict[str, Any]
     gan_data = stega_dataset(p.name)
     real_data = evaluation.fingerprinted_real_dataset(p, n_data)
     fitted_gan = protocol.prepare(StegaAttributor, gan_data, seed=p.seed)
-    fitted_data = protocol.FittedMethod(StegaAttributor())
+    fitted_data = protocol.FittedMethod(fitted_gan.method)
     results = {}
     for attack, (param, strengths) in IMAGE_SWEEPS.items():
         curves = [attack_sweep(fitted, data, factories[attack], param, strengths, seed=p.seed,
@@ -82,12 +83,17 @@ def full_report(p: StegaPreset, out: Path, n: int = 500, sweep_family: str | Non
     """Tables 1–2, the sweeps and secrecy for preset ``p``; written to ``out/stega_report.json``."""
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"preset": p.as_dict()}
+    saved = out / "stega_report.json"
+    if saved.exists() and json.loads(saved.read_text()).get("preset") == json.loads(json.dumps(p.as_dict())):
+        report = json.loads(saved.read_text())  # an interrupted report resumes after its last finished step
     steps = [("table1", lambda: evaluation.table1(p, n)),
              ("table2", lambda: evaluation.attribution_table(p, n)),
              ("secrecy", lambda: evaluation.secrecy(p, n_estimate=2 * n, n_test=n)),
              ("model_sweeps", lambda: model_sweeps(p, out, sweep_family or p.families[0])),
              ("image_sweeps", lambda: image_sweeps(p, out))]
     for key, run in steps:
+        if key in report:
+            continue
         report[key] = run()
         (out / "stega_report.json").write_text(json.dumps(report, indent=1, default=str))
     return report
