@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ganprint import REAL
+from ganprint.dataset import ArrayDataset
 from ganprint.plugins.stega import evaluation
 from ganprint.plugins.stega.perturb import WeightNoise, WeightQuantization
 from ganprint.plugins.stega.pipeline import StegaPreset, stega_dataset
@@ -29,16 +31,20 @@ MODEL_SWEEPS = {
 }
 
 
-def image_sweeps(p: StegaPreset, out: Path, n_data: int = 200) -> dict[str, Any]:
-    """Bitwise accuracy of the ``stega`` attributor on zoo:stega test images (and on fingerprinted
-    real crops) under each image attack at fixed strengths; PNG per attack."""
+def image_sweeps(p: StegaPreset, out: Path, family: str, n_data: int = 200) -> dict[str, Any]:
+    """Bitwise accuracy of the ``stega`` attributor on the samples of one fingerprinted GAN of
+    zoo:stega (the paper sweeps one GAN) and on fingerprinted real crops, under each image attack
+    at fixed strengths; PNG per attack."""
     from ganprint import protocol
     from ganprint.benchmark.sweep import attack_sweep, plot_sweep
     from ganprint.plugins.attacks import ganprint_attacks
     from ganprint.plugins.stega.attributor import StegaAttributor
 
     factories = {spec.name: spec.factory for spec in ganprint_attacks()}
-    gan_data = stega_dataset(p.name)
+    full = stega_dataset(p.name)
+    keep = [i for i, r in enumerate(full.records()) if r.source in (REAL, family)]
+    gan_data = ArrayDataset(f"{full.name}/{family}", full.images[keep], [full.records()[i].source for i in keep],
+                            [full.records()[i].split for i in keep], bits=[full.records()[i].bits for i in keep])
     real_data = evaluation.fingerprinted_real_dataset(p, n_data)
     fitted_gan = protocol.prepare(StegaAttributor, gan_data, seed=p.seed)
     fitted_data = protocol.FittedMethod(fitted_gan.method)
@@ -46,7 +52,7 @@ def image_sweeps(p: StegaPreset, out: Path, n_data: int = 200) -> dict[str, Any]
     for attack, (param, strengths) in IMAGE_SWEEPS.items():
         curves = [attack_sweep(fitted, data, factories[attack], param, strengths, seed=p.seed,
                                metric="fingerprint.bitwise_acc", label=label, perturbation=attack)
-                  for label, fitted, data in (("GAN samples", fitted_gan, gan_data),
+                  for label, fitted, data in ((f"{family} samples", fitted_gan, gan_data),
                                               ("fingerprinted real (upper bound)", fitted_data, real_data))]
         plot_sweep(curves, out / f"sweep_{attack}.png", title=f"Fingerprint bits under {attack} (zoo:stega:{p.name})")
         results[attack] = [c.as_dict() | {"working_range": c.describe_range()} for c in curves]
@@ -90,7 +96,7 @@ def full_report(p: StegaPreset, out: Path, n: int = 500, sweep_family: str | Non
              ("table2", lambda: evaluation.attribution_table(p, n)),
              ("secrecy", lambda: evaluation.secrecy(p, n_estimate=2 * n, n_test=n)),
              ("model_sweeps", lambda: model_sweeps(p, out, sweep_family or p.families[0])),
-             ("image_sweeps", lambda: image_sweeps(p, out))]
+             ("image_sweeps", lambda: image_sweeps(p, out, sweep_family or p.families[0]))]
     for key, run in steps:
         if key in report:
             continue
