@@ -30,7 +30,7 @@ NLL_WEIGHT = 0.01
 # saturated, the cross-entropy term must fall by 0.01, so training ends instead of polishing
 # probabilities for max_epochs.
 MIN_DELTA = 1e-4
-TRAINING_VERSION = 2  # part of the cache key: bump when training changes for the same parameters
+TRAINING_VERSION = 3  # part of the cache key: bump when training changes for the same parameters
 
 
 class CNNAttributor(Attributor):
@@ -156,11 +156,11 @@ class CNNAttributor(Attributor):
                 "val_scores": history.val_scores, "losses": [h["loss"] for h in history.losses]}
 
     def _patience(self, n_train: int) -> int:
-        """``patience``, or by default one epoch per 100 training images, between 2 and 10: a tiny
+        """``patience``, or by default one epoch per 20 training images, between 2 and 10: a tiny
         set (a conformance check) stops soon, a real one waits 10 epochs for an improvement."""
         if self.patience is not None:
             return self.patience
-        return int(np.clip(n_train // 100, 2, 10))
+        return int(np.clip(n_train // 20, 2, 10))
 
     def _check(self, X: np.ndarray) -> None:
         check_is_fitted(self)
