@@ -12,6 +12,7 @@ from ganprint.plugins.cnn.attributor import CNNAttributor
 from ganprint.plugins.cnn.network import AttributionNet, GaussianPyramid
 from ganprint.registry import load_registry
 from ganprint.testing import check_detector, synthetic_sources
+from ganprint.training import torch_threads
 
 QUICK = dict(width=8, max_channels=32, max_epochs=2, cache=False, progress=False)
 
@@ -24,10 +25,8 @@ def private_cache(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def one_thread():
     """Other jobs share the two cores: one torch thread is faster than two fighting for them."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 def test_variants_registered() -> None:

@@ -12,6 +12,12 @@ from ganprint.testing import ConformanceError, check_detector
 REGISTRY = load_registry()
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Detectors that cache their fits (cnn, ...) write into a temporary folder, not the user's cache."""
+    monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY.detectors))
 def test_registered_detector_conforms(name: str) -> None:
     check_detector(REGISTRY.detectors[name].factory)
