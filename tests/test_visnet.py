@@ -37,6 +37,15 @@ def test_fingerprints_have_the_image_shape(fitted) -> None:
     assert model_fp.shape == (len(model.classes_),) + X.shape[1:]
 
 
+def test_fingerprints_follow_the_image_size() -> None:
+    X, y = synthetic_sources(4, 16, n_generated=1, seed=5)
+    model = VisNetAttributor(max_epochs=1, **SMALL).fit(X, y)
+    assert model.image_fingerprints(X).shape == X.shape
+    assert model.model_fingerprints().shape == (2, 16, 16, 3)
+    with pytest.raises(ValueError):
+        model.image_fingerprints(synthetic_sources(2, 32, n_generated=1)[0])
+
+
 def test_image_fingerprint_is_the_reconstruction_residual(fitted) -> None:
     model, X, _ = fitted
     x = torch.from_numpy(X[:4]).permute(0, 3, 1, 2).float() / 127.5 - 1
@@ -53,6 +62,21 @@ def test_model_fingerprint_responds_most_to_its_own_source_on_held_out_images(fi
     mean = np.stack([responses[y == source].mean(axis=0) for source in model.classes_])
     assert np.array_equal(mean.argmax(axis=1), np.arange(len(model.classes_))), mean
     assert (model.predict(X) == y).mean() > 0.8
+
+
+def test_own_source_check_fails_when_fingerprints_are_learned_for_other_sources() -> None:
+    """The check above can fail: trained with every label moved to the next source, each model
+    fingerprint responds most to the held-out images of the source it was trained on, not its name."""
+    X, y = synthetic_sources(24, 32, n_generated=2, seed=0)
+    sources = np.unique(y)
+    moved = dict(zip(sources, np.roll(sources, 1)))
+    model = VisNetAttributor(max_epochs=12, **SMALL).fit(X, np.array([moved[s] for s in y]))
+    X_test, y_test = synthetic_sources(12, 32, n_generated=2, seed=1)
+    responses = model.responses(X_test)
+    mean = np.stack([responses[y_test == source].mean(axis=0) for source in model.classes_])
+    assert not np.array_equal(mean.argmax(axis=1), np.arange(len(sources))), mean
+    generated = [i for i, s in enumerate(model.classes_) if s != "real"]  # real images carry no pattern
+    assert [model.classes_[mean[i].argmax()] for i in generated] == [moved[model.classes_[i]] for i in generated], mean
 
 
 def test_same_seed_same_fingerprints() -> None:
