@@ -15,7 +15,9 @@ the attribution network and its §3.2 variants on the train split and prints:
 - FD ratios (:mod:`ganprint.feature_analysis`) of the CNN fingerprints and of raw pixels (Inception
   features, the paper's reference, cannot ship), on the whole test split and on the subset;
 
-and writes ``tsne.png`` (Fig. 1: raw pixels beside CNN fingerprints) and ``summary.json`` into DIR.
+and writes ``tsne.png`` (Fig. 1: raw pixels beside CNN fingerprints) and ``summary.json`` (with the
+epochs each fit trained and its best epoch) into DIR. The full network's analyses come first and the
+summary is rewritten after each variant fit, so an interrupted run keeps what it finished.
 Detectors are reached through the registry (``cnn`` with its ``band``, ``resolution`` and
 ``patch_size`` hyperparameters), as ``bench run`` reaches them. Fits are those of ``bench run``
 (same train split and seed), so cached weights are shared. ``--max-train`` subsamples the train split
@@ -108,44 +110,31 @@ def run(args: argparse.Namespace) -> int:
     if args.width is not None:
         overrides["width"] = args.width
     fitted: dict[str, Any] = {}
+    summary: dict[str, Any] = {
+        "dataset": dataset.name, "content_hash": dataset.content_hash(), "seed": args.seed,
+        "train_images": len(X), "test_images": len(X_test), "overrides": overrides, "fits": {},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
 
     def fit(**variant: Any) -> Any:
         key = json.dumps(variant, sort_keys=True)
         if key not in fitted:
             print(f"fitting cnn {variant or '(full)'} on {len(X)} images", flush=True)
             seed_everything(args.seed)
-            fitted[key] = spec.factory(**overrides, **variant).fit(X, y)
+            fitted[key] = method = spec.factory(**overrides, **variant).fit(X, y)
+            summary["fits"][key] = {"epochs": method.history_["epochs"], "best_epoch": method.history_["best_epoch"]}
         return fitted[key]
 
     base = fit()
-    summary: dict[str, Any] = {
-        "dataset": dataset.name, "content_hash": dataset.content_hash(), "seed": args.seed,
-        "train_images": len(X), "test_images": len(X_test), "overrides": overrides,
-        "accuracy": accuracy(base, X_test, y_test), "history": base.history_,
-    }
+    summary.update(accuracy=accuracy(base, X_test, y_test), history=base.history_)
     print(f"\ncnn closed-world test accuracy on {dataset.name}: {summary['accuracy']:.4f} "
           f"({len(X_test)} test images, stopped after {base.history_['epochs']} epochs, best {base.history_['best_epoch']})")
 
-    table4 = []
-    for s, low, high in table4_rows(size):
-        table4.append({"resolution": s, "low": accuracy(fit(**low), X_test, y_test),
-                       "high": None if high is None else accuracy(fit(**high), X_test, y_test)})
-    summary["table4"] = table4
-    print("\nTable 4 analogue: accuracy w.r.t. downsampling (L-f low band, H-f Laplacian band)")
-    print(tabulate([[r["resolution"], _pct(r["low"]), _pct(r["high"])] for r in table4],
-                   headers=["resolution", "L-f", "H-f"], tablefmt="github"))
-
-    table5 = []
-    for start, patch in table5_rows(size, type(base).PATCH_SIZES):
-        method = base if patch is None else fit(patch_size=patch)
-        table5.append({"pooling_starts_at": start, "patch_size": patch,
-                       "accuracy": accuracy(method, X_test, y_test)})
-    summary["table5"] = table5
-    print("\nTable 5 analogue: accuracy w.r.t. patch size (post-pooling)")
-    print(tabulate([[r["pooling_starts_at"] or "none (full network)", r["patch_size"] or f"{size} (whole image)",
-                     _pct(r["accuracy"])] for r in table5],
-                   headers=["pooling starts at", "patch size", "accuracy"], tablefmt="github"))
-
+    # The analyses of the full network first, then one variant fit at a time, saving after each:
+    # an interrupted run keeps what it finished (and its fits stay cached for the next run).
     real_train = X[y == REAL]
     if not len(real_train):
         raise UsageError(f"dataset {dataset.name!r} has no real training images: no artifact-free subset")
@@ -166,12 +155,31 @@ def run(args: argparse.Namespace) -> int:
     print("\nFD ratio (inter-class / intra-class Fréchet distance; Inception features cannot ship)")
     print(tabulate([[name, _ratio(r["all"]), _ratio(r["subset"])] for name, r in fd.items()],
                    headers=["features", "all test", "subset"], tablefmt="github"))
-
-    args.out.mkdir(parents=True, exist_ok=True)
     png = tsne_plot({"raw pixels": pixels, "cnn fingerprints": fingerprints}, y_test, args.out / "tsne.png",
                     seed=args.seed)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    print(f"\nwrote {png} and {args.out / 'summary.json'}")
+    save()
+    print(f"\nwrote {png}", flush=True)
+
+    table4 = summary["table4"] = []
+    for s, low, high in table4_rows(size):
+        table4.append({"resolution": s, "low": accuracy(fit(**low), X_test, y_test),
+                       "high": None if high is None else accuracy(fit(**high), X_test, y_test)})
+        save()
+    print("\nTable 4 analogue: accuracy w.r.t. downsampling (L-f low band, H-f Laplacian band)")
+    print(tabulate([[r["resolution"], _pct(r["low"]), _pct(r["high"])] for r in table4],
+                   headers=["resolution", "L-f", "H-f"], tablefmt="github"))
+
+    table5 = summary["table5"] = []
+    for start, patch in table5_rows(size, type(base).PATCH_SIZES):
+        method = base if patch is None else fit(patch_size=patch)
+        table5.append({"pooling_starts_at": start, "patch_size": patch,
+                       "accuracy": accuracy(method, X_test, y_test)})
+        save()
+    print("\nTable 5 analogue: accuracy w.r.t. patch size (post-pooling)")
+    print(tabulate([[r["pooling_starts_at"] or "none (full network)", r["patch_size"] or f"{size} (whole image)",
+                     _pct(r["accuracy"])] for r in table5],
+                   headers=["pooling starts at", "patch size", "accuracy"], tablefmt="github"))
+    print(f"\nwrote {args.out / 'summary.json'}")
     return 0
 
 

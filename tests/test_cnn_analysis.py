@@ -125,4 +125,6 @@ def test_bench_cnn_prints_tables_and_writes_outputs(image_folder, tmp_path, caps
     assert [r["resolution"] for r in summary["table4"]] == [32, 16, 8, 4]
     assert [r["patch_size"] for r in summary["table5"]] == [6, 16, 36, None]
     assert set(summary["table6"]) == {"knn", "cnn"}
+    assert len(summary["fits"]) == 10  # the full network, 6 band variants, 3 patch variants
+    assert all(fit["epochs"] == 1 for fit in summary["fits"].values())
     assert (out / "tsne.png").exists()
