@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from ganprint.dataset import ArrayDataset, assign_splits
 from ganprint.plugins.prnu import PRNUAttributor, correlation, fingerprint, pce, residuals
@@ -19,7 +20,15 @@ from ganprint.plugins.prnu.analysis import (
     prefix_fingerprints,
     SourceAnalysis,
 )
-from ganprint.plugins.prnu.residual import dft_wiener, wavelet_levels, zero_mean_lattices
+from ganprint.plugins.prnu.residual import (
+    BLOCK,
+    dft_wiener,
+    min_local_energy,
+    wavelet_levels,
+    wavelet_noise,
+    WINDOWS,
+    zero_mean_lattices,
+)
 from ganprint.registry import load_registry
 from ganprint.testing import synthetic_sources
 
@@ -85,6 +94,24 @@ def test_residuals_of_a_batch_equal_those_of_each_image(rng):
         batch = residuals(X, **options)
         for i in range(len(X)):
             np.testing.assert_allclose(batch[i], residuals(X[i:i + 1], **options)[0], atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 16, 12), (5, 2, 2), (1, 7, 9), (int(BLOCK) // 64 + 3, 8, 8)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_min_local_energy_equals_the_minimum_of_uniform_filters(rng, shape, dtype):
+    c = rng.normal(0, 30, size=shape).astype(dtype)
+    expected = np.min([ndimage.uniform_filter(np.square(c.astype(np.float64)), w, axes=(-2, -1), mode="constant")
+                       for w in WINDOWS], axis=0)
+    got = min_local_energy(c)
+    assert got.dtype == dtype and got.shape == c.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
+
+
+def test_gray_mix_in_the_wavelet_domain_equals_mixing_the_channel_noise(rng):
+    channels = rng.normal(128, 20, size=(3, 3, 32, 32)).astype(np.float32)
+    weights = np.array([0.2, 0.5, 0.3], dtype=np.float32)
+    per_channel = np.einsum("nchw,c->nhw", wavelet_noise(channels, 4, 5.0), weights)
+    np.testing.assert_allclose(wavelet_noise(channels, 4, 5.0, mix=weights), per_channel, atol=1e-4)
 
 
 def test_wavelet_levels_shrink_for_small_images():

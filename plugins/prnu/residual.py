@@ -16,14 +16,16 @@ BT.601 weights. Two optional post-processing steps of camera-PRNU extraction fol
 
 Images are on the 0–255 scale, so σ = 5 is a noise standard deviation of 5 grey levels. The
 transform uses PyWavelets' ``periodization`` mode (as the Rice Wavelet Toolbox of the original
-MATLAB code), and everything is computed for the whole batch at once: PyWavelets and SciPy's
-filters work along ``axes``, so there is no Python loop over images.
+MATLAB code), and everything is computed for the whole batch at once: PyWavelets works along
+``axes`` of an (N, 3, H, W) float32 stack, so there is no Python loop over images. Two rearrangements
+make it faster without changing the result: the four windows' local means share their partial
+sums (:func:`min_local_energy`), and the gray mix is taken on the filtered wavelet coefficients,
+so one inverse transform replaces three (the inverse transform is linear).
 """
 from __future__ import annotations
 
 import numpy as np
 import pywt
-from scipy import ndimage
 
 from ganprint.images import check_images
 
@@ -32,12 +34,51 @@ MODE = "periodization"
 WINDOWS = (3, 5, 7, 9)
 GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)  # ITU-R BT.601, as rgb2gray
 IMAGE_AXES = (-2, -1)
+PAD = max(WINDOWS) // 2
+BLOCK = 1 << 16  # coefficients per block of the local-energy filter (about 0.3 MB per float32 array)
 
 
 def wavelet_levels(height: int, width: int, levels: int) -> int:
     """``levels`` or fewer: the most ``db4`` levels an image of this size supports, at least 1."""
     supported = pywt.dwt_max_level(min(height, width), pywt.Wavelet(WAVELET).dec_len)
     return max(1, min(levels, supported))
+
+
+def min_local_energy(coefficients: np.ndarray) -> np.ndarray:
+    """The minimum over the windows of the local mean of c² over the last two axes.
+
+    A window's mean counts zeros beyond the border (as ``ndimage.uniform_filter`` with
+    ``mode="constant"``). The windows share their work: c² is zero-padded once by the largest
+    radius; the row sums of radius r are those of radius r − 1 plus two shifted copies, and the
+    window sums of radius r add the 2r + 1 row sums around each coefficient, all by slicing. Sums of
+    squares have no cancellation, so they stay in the coefficients' precision (float32). Blocks of
+    about ``BLOCK`` coefficients are filtered at once so that the working arrays stay in cache.
+    """
+    shape, (height, width) = coefficients.shape, coefficients.shape[-2:]
+    flat = coefficients.reshape(-1, height, width)
+    out = np.empty(flat.shape, dtype=flat.dtype)
+    rows, cols = slice(PAD, PAD + height), slice(PAD, PAD + width)
+    per_block = max(1, BLOCK // (height * width))
+    for start in range(0, len(flat), per_block):
+        block, kept = flat[start:start + per_block], out[start:start + per_block]
+        energy = np.zeros((len(block), height + 2 * PAD, width + 2 * PAD), dtype=flat.dtype)
+        np.square(block, out=energy[:, rows, cols])
+        row_sums, radius = energy[:, :, cols].copy(), 0
+        for i, window in enumerate(WINDOWS):
+            for shift in range(radius + 1, window // 2 + 1):
+                row_sums += energy[:, :, PAD - shift:PAD - shift + width]
+                row_sums += energy[:, :, PAD + shift:PAD + shift + width]
+            radius = window // 2
+            sums = row_sums[:, rows].copy()
+            for shift in range(1, radius + 1):
+                sums += row_sums[:, PAD - shift:PAD - shift + height]
+                sums += row_sums[:, PAD + shift:PAD + shift + height]
+            sums *= 1.0 / window ** 2
+            if i == 0:
+                kept[...] = sums
+            else:
+                np.minimum(kept, sums, out=kept)
+    return out.reshape(shape)
 
 
 def wiener_noise(coefficients: np.ndarray, noise_var: float | np.ndarray) -> np.ndarray:
@@ -47,24 +88,34 @@ def wiener_noise(coefficients: np.ndarray, noise_var: float | np.ndarray) -> np.
     window's mean counts zeros beyond the border); the noise part is c · σ² / (variance + σ²).
     ``noise_var`` is a scalar or broadcasts against the coefficients (one σ² per image).
     """
-    energy = np.square(coefficients)
-    local = ndimage.uniform_filter(energy, size=WINDOWS[0], axes=IMAGE_AXES, mode="constant")
-    for window in WINDOWS[1:]:
-        np.minimum(local, ndimage.uniform_filter(energy, size=window, axes=IMAGE_AXES, mode="constant"),
-                   out=local)
-    signal_var = np.maximum(local - noise_var, 0)
-    return coefficients * (noise_var / (signal_var + noise_var))
+    gain = min_local_energy(coefficients)
+    gain -= noise_var
+    np.maximum(gain, 0, out=gain)  # the signal variance
+    gain += noise_var
+    np.divide(noise_var, gain, out=gain)
+    gain *= coefficients
+    return gain
 
 
-def wavelet_noise(channels: np.ndarray, levels: int, sigma: float) -> np.ndarray:
-    """Wavelet-domain Wiener noise of float images (..., H, W), approximation band zeroed."""
+def wavelet_noise(channels: np.ndarray, levels: int, sigma: float, mix: np.ndarray | None = None) -> np.ndarray:
+    """Wavelet-domain Wiener noise of float images (..., H, W), approximation band zeroed.
+
+    With ``mix`` (C weights) the images are (..., C, H, W) and the result (..., H, W) is the
+    weighted sum of the C channels' noise; the sum is taken on the filtered wavelet coefficients,
+    which gives the same images (the inverse transform is linear) with one inverse transform
+    instead of C.
+    """
     height, width = channels.shape[-2:]
     level = wavelet_levels(height, width, levels)
     coefficients = pywt.wavedec2(channels, WAVELET, mode=MODE, level=level, axes=IMAGE_AXES)
     noise_var = np.float32(sigma) ** 2
-    filtered = [np.zeros_like(coefficients[0])]
-    filtered += [tuple(wiener_noise(band, noise_var) for band in details) for details in coefficients[1:]]
-    noise = pywt.waverec2(filtered, WAVELET, mode=MODE, axes=IMAGE_AXES)
+
+    def filtered(band: np.ndarray) -> np.ndarray:
+        noise = wiener_noise(band, noise_var)
+        return noise if mix is None else np.einsum("...chw,c->...hw", noise, mix)
+
+    details = [tuple(filtered(band) for band in bands) for bands in coefficients[1:]]
+    noise = pywt.waverec2([None] + details, WAVELET, mode=MODE, axes=IMAGE_AXES)
     return noise[..., :height, :width]
 
 
@@ -114,8 +165,7 @@ def residuals(
     if sigma <= 0:
         raise ValueError(f"sigma must be positive; got {sigma}")
     channels = np.ascontiguousarray(np.moveaxis(X, -1, 1), dtype=np.float32)  # (N, 3, H, W)
-    noise = wavelet_noise(channels, levels, sigma)
-    R = np.einsum("nchw,c->nhw", noise, GRAY_WEIGHTS)
+    R = wavelet_noise(channels, levels, sigma, mix=GRAY_WEIGHTS)
     if zero_mean:
         R = zero_mean_lattices(R)
     if wiener_dft:
