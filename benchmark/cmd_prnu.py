@@ -70,6 +70,13 @@ def report(summary: dict[str, Any]) -> str:
         parts.append(f"same vs cross AUC ({pair[0]}, {pair[1]}): "
                      + ", ".join(f"{k} residuals {v:.3f}" for k, v in aucs.items())
                      + "  (Marra et al.: 0.990, 0.998)")
+    if "pairwise_auc" in summary:
+        names = summary["pairwise_auc"]["sources"]
+        aucs = np.array(summary["pairwise_auc"]["auc"], dtype=float)
+        off = aucs[~np.eye(len(names), dtype=bool)]
+        parts.append("same vs cross AUC of every pair (rows: residuals and same fingerprint, columns: cross "
+                     f"fingerprint); min {off.min():.3f}, median {np.median(off):.3f}\n"
+                     + tabulate(aucs, names, showindex=names, floatfmt=".3f", missingval="-"))
     if "correlation_matrix" in summary:
         names = summary["correlation_matrix"]["sources"]
         matrix = np.asarray(summary["correlation_matrix"]["matrix"])

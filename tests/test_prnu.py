@@ -17,6 +17,7 @@ from ganprint.plugins.prnu.analysis import (
     autocorrelation,
     correlation_matrix,
     fit_energy_limit,
+    pairwise_auc,
     prefix_fingerprints,
     SourceAnalysis,
 )
@@ -281,6 +282,17 @@ def test_correlation_matrix_is_diagonal_dominant(rng):
     assert np.all(np.diag(matrix) > matrix.max(axis=1, initial=-1, where=~np.eye(3, dtype=bool)))
 
 
+def test_pairwise_auc_separates_distinct_patterns_only(rng):
+    patterns = rng.normal(0, 1, size=(3, 16, 16))
+    patterns[2] = patterns[1]  # two sources share a fingerprint: same vs cross is chance for them
+    analyses = [SourceAnalysis(f"s{k}", {50: p.astype(np.float32)}, np.ones(50),
+                               p + rng.normal(0, 3, size=(60, 16, 16))) for k, p in enumerate(patterns)]
+    aucs = pairwise_auc(analyses)
+    assert np.isnan(np.diag(aucs)).all()
+    assert aucs[0, 1] > 0.9 and aucs[1, 0] > 0.9 and aucs[2, 0] > 0.9
+    assert aucs[1, 2] == pytest.approx(0.5) and aucs[2, 1] == pytest.approx(0.5)
+
+
 def test_analyse_writes_every_figure(tmp_path):
     X, y = synthetic_sources(20, 32, n_generated=2, seed=3)
     summary = analyse(split_dataset(X, y), tmp_path, max_n=16)
@@ -289,6 +301,8 @@ def test_analyse_writes_every_figure(tmp_path):
             "fingerprint_gen0.png", "summary.json"} <= names
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
     assert summary["two_source"]["pair"] == ["gen0", "gen1"]
+    assert summary["pairwise_auc"]["sources"] == ["gen0", "gen1"]
+    assert summary["pairwise_auc"]["auc"][0][1] == summary["two_source"]["auc"]["gen0"]
     assert summary["sources"]["gen0"]["n_fingerprint"] == 12
     with pytest.raises(ValueError, match="pair"):
         analyse(split_dataset(X, y), tmp_path, max_n=4, pair=["gen0", "nope"])

@@ -25,6 +25,7 @@ def test_analyse_writes_figures_and_prints_numbers(tmp_path, capsys):
     printed = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert "same vs cross AUC (gen0, gen1)" in printed and "E∞ fit" in printed
+    assert "same vs cross AUC of every pair" in printed
     assert summary["sources"]["real"]["n_fingerprint"] == 8
     assert (out / "fingerprint_gen1.png").exists() and (out / "correlation_matrix.png").exists()
 

@@ -12,6 +12,10 @@ compared with the fingerprints:
 - Fig. 5: for two generated sources A and B, the correlations of A's residuals with F_A (same)
   and F_B (cross), and the other way round, with the AUC of same versus cross (eqs. 6, 7);
 - Fig. 6: the mean residual-to-fingerprint correlation over all pairs of sources (eq. 8).
+
+Beyond the paper's single pair, the same-versus-cross AUC is also given for every ordered pair of
+generated sources (A's residuals with F_A against F_B), so the two-GAN figure can be read against
+all the pairs a dataset offers rather than one chosen pair.
 """
 from __future__ import annotations
 
@@ -120,6 +124,18 @@ def analyse_source(dataset: Dataset, source: str, *, max_n: int, max_test: int, 
     fingerprints, energies = prefix_fingerprints(residual_batches(train), FIGURE_NS)
     test = list(residual_batches(held_out))
     return SourceAnalysis(source, fingerprints, energies, np.concatenate(test) if test else None)
+
+
+def pairwise_auc(analyses: Sequence[SourceAnalysis]) -> np.ndarray:
+    """AUC[A, B] of corr(R_A, F_A) (same) against corr(R_A, F_B) (cross); NaN on the diagonal."""
+    fingerprints = np.stack([a.fingerprint for a in analyses])
+    out = np.full((len(analyses), len(analyses)), np.nan)
+    for i, a in enumerate(analyses):
+        scores = correlation(a.test_residuals, fingerprints)
+        for j in range(len(analyses)):
+            if j != i:
+                out[i, j] = same_cross_auc(scores[:, i], scores[:, j])
+    return out
 
 
 def _save_fingerprint_strip(analysis: SourceAnalysis, path: Path) -> list[int]:
@@ -252,5 +268,10 @@ def analyse(
         experiment = two_source_experiment(by_name[pair[0]], by_name[pair[1]])
         _plot_histograms(experiment, out / "same_vs_cross.png")
         summary["two_source"] = {"pair": pair, "auc": {k: v[2] for k, v in experiment.items()}}
+    generated = [a for a in tested if a.name != REAL]
+    if len(generated) >= 2:
+        aucs = pairwise_auc(generated)
+        summary["pairwise_auc"] = {"sources": [a.name for a in generated],
+                                   "auc": [[None if np.isnan(v) else float(v) for v in row] for row in aucs]}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
