@@ -148,15 +148,15 @@ class VisNetAttributor(Attributor):
         def step(batch: list[torch.Tensor]) -> dict[str, float]:
             images, target = batch
             model.train()
-            with torch.no_grad():
-                fake = model.reconstructor(images)
+            # One forward of R serves both steps: the critic sees it detached, before R changes.
+            reconstruction, _, logits = model(images)
+            fake = reconstruction.detach()
             penalty = gradient_penalty(critic, images, fake)
             critic_loss = critic(fake).mean() - critic(images).mean() + self.gradient_penalty_weight * penalty
             opt_critic.zero_grad(set_to_none=True)
             critic_loss.backward()
             opt_critic.step()
 
-            reconstruction, _, logits = model(images)
             pixel = F.l1_loss(reconstruction, images)
             adversarial = -critic(reconstruction).mean()
             classification = F.cross_entropy(logits, target)
