@@ -1,7 +1,7 @@
 """Speed of the PRNU residual (plugin ``prnu``): the batch-vectorised filter against a
 straightforward per-image implementation of the same filter, side by side in one run.
 
-    python -m pytest tests/perf -k prnu --benchmark-only --benchmark-group-by=group
+    python -m pytest -o addopts="" tests/perf -k prnu --benchmark-only --benchmark-group-by=group
 
 prints, per image size, both timings in one table; the per-image row's relative column is the
 speed-up (measured figures, and why 256×256 stays below 5×: docs/results/prnu/README.md). The
@@ -88,3 +88,6 @@ def test_residual_speed(benchmark, size, implementation):
     benchmark.extra_info["images_per_round"] = len(X)
     R = benchmark(IMPLEMENTATIONS[implementation], X)
     assert R.shape == X.shape[:3]
+    if implementation == "vectorised":  # the same run checks the timed result against the reference
+        benchmark.extra_info["correlation_with_per_image"] = correlation(R, per_image_residuals(X))
+        assert benchmark.extra_info["correlation_with_per_image"] >= 0.999
