@@ -21,7 +21,8 @@ summary is rewritten after each variant fit, so an interrupted run keeps what it
 Detectors are reached through the registry (``cnn`` with its ``band``, ``resolution`` and
 ``patch_size`` hyperparameters), as ``bench run`` reaches them. Fits are those of ``bench run``
 (same train split and seed), so cached weights are shared. ``--max-train`` subsamples the train split
-per source and ``--max-epochs`` caps training, for a time-boxed run; both are reported.
+per source and ``--max-epochs`` caps training (``--variant-max-epochs`` only the variants'), for a
+time-boxed run; all are reported.
 """
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=Path("cnn-analysis"), help="folder for tsne.png and summary.json")
     parser.add_argument("--seed", type=int, default=0, help="fixes every random choice (default: 0)")
     parser.add_argument("--max-epochs", type=int, default=None, help="cap on training epochs (default: the plugin's)")
+    parser.add_argument("--variant-max-epochs", type=int, default=None,
+                        help="cap on training epochs of the §3.2 variants only (the full network keeps --max-epochs)")
     parser.add_argument("--max-train", type=int, default=None, help="train images per source (default: all)")
     parser.add_argument("--width", type=int, default=None, help="override the network's width")
     parser.add_argument("--baselines", default="knn,eigenface",
@@ -109,10 +112,14 @@ def run(args: argparse.Namespace) -> int:
         overrides["max_epochs"] = args.max_epochs
     if args.width is not None:
         overrides["width"] = args.width
+    variant_overrides = dict(overrides)
+    if args.variant_max_epochs is not None:
+        variant_overrides["max_epochs"] = args.variant_max_epochs
     fitted: dict[str, Any] = {}
     summary: dict[str, Any] = {
         "dataset": dataset.name, "content_hash": dataset.content_hash(), "seed": args.seed,
-        "train_images": len(X), "test_images": len(X_test), "overrides": overrides, "fits": {},
+        "train_images": len(X), "test_images": len(X_test), "overrides": overrides,
+        "variant_overrides": variant_overrides, "fits": {},
     }
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -124,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         if key not in fitted:
             print(f"fitting cnn {variant or '(full)'} on {len(X)} images", flush=True)
             seed_everything(args.seed)
-            fitted[key] = method = spec.factory(**overrides, **variant).fit(X, y)
+            fitted[key] = method = spec.factory(**(variant_overrides if variant else overrides), **variant).fit(X, y)
             summary["fits"][key] = {"epochs": method.history_["epochs"], "best_epoch": method.history_["best_epoch"]}
         return fitted[key]
 

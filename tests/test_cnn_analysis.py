@@ -115,7 +115,7 @@ def test_bench_export_refuses_non_torch_detector(image_folder, tmp_path, capsys)
 
 def test_bench_cnn_prints_tables_and_writes_outputs(image_folder, tmp_path, capsys) -> None:
     out = tmp_path / "analysis"
-    args = ["cnn", "--dataset", f"folder:{image_folder}", "--out", str(out), "--max-epochs", "1", "--width", "4",
+    args = ["cnn", "--dataset", f"folder:{image_folder}", "--out", str(out), "--max-epochs", "2", "--variant-max-epochs", "1", "--width", "4",
             "--baselines", "knn"]
     assert main(args) == 0
     printed = capsys.readouterr().out
@@ -126,5 +126,5 @@ def test_bench_cnn_prints_tables_and_writes_outputs(image_folder, tmp_path, caps
     assert [r["patch_size"] for r in summary["table5"]] == [6, 16, 36, None]
     assert set(summary["table6"]) == {"knn", "cnn"}
     assert len(summary["fits"]) == 10  # the full network, 6 band variants, 3 patch variants
-    assert all(fit["epochs"] == 1 for fit in summary["fits"].values())
+    assert {key: fit["epochs"] for key, fit in summary["fits"].items() if fit["epochs"] != 1} == {"{}": 2}
     assert (out / "tsne.png").exists()
