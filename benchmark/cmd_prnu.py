@@ -72,11 +72,11 @@ def report(summary: dict[str, Any]) -> str:
                      + "  (Marra et al.: 0.990, 0.998)")
     if "pairwise_auc" in summary:
         names = summary["pairwise_auc"]["sources"]
-        aucs = np.array(summary["pairwise_auc"]["auc"], dtype=float)
-        off = aucs[~np.eye(len(names), dtype=bool)]
+        rows = summary["pairwise_auc"]["auc"]
+        off = np.array([v for row in rows for v in row if v is not None])
         parts.append("same vs cross AUC of every pair (rows: residuals and same fingerprint, columns: cross "
                      f"fingerprint); min {off.min():.3f}, median {np.median(off):.3f}\n"
-                     + tabulate(aucs, names, showindex=names, floatfmt=".3f", missingval="-"))
+                     + tabulate(rows, names, showindex=names, floatfmt=".3f", missingval="-"))
     if "correlation_matrix" in summary:
         names = summary["correlation_matrix"]["sources"]
         matrix = np.asarray(summary["correlation_matrix"]["matrix"])

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 from scipy import ndimage
 
 from ganprint.dataset import ArrayDataset, assign_splits
@@ -304,5 +305,7 @@ def test_analyse_writes_every_figure(tmp_path):
     assert summary["pairwise_auc"]["sources"] == ["gen0", "gen1"]
     assert summary["pairwise_auc"]["auc"][0][1] == summary["two_source"]["auc"]["gen0"]
     assert summary["sources"]["gen0"]["n_fingerprint"] == 12
+    strip = np.asarray(Image.open(tmp_path / "fingerprint_gen0.png"))
+    assert strip.shape[0] == 128 and np.array_equal(strip[:4, :4], np.full((4, 4), strip[0, 0]))  # 32 px shown ×4
     with pytest.raises(ValueError, match="pair"):
         analyse(split_dataset(X, y), tmp_path, max_n=4, pair=["gen0", "nope"])

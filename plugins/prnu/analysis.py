@@ -4,7 +4,8 @@ For every source, up to ``max_n`` training residuals estimate the fingerprint an
 ``max_test`` residuals of the other splits (val and test, never used for a fingerprint) are
 compared with the fingerprints:
 
-- Fig. 2: the fingerprint estimated from the first N = 2, 8, 32, 128, 512 residuals, amplified;
+- Fig. 2: the fingerprint estimated from the first N = 2, 8, 32, 128, 512 residuals, amplified
+  (and enlarged by an integer factor when it is smaller than ``STRIP_HEIGHT`` pixels);
 - Fig. 3: the fingerprint energy E(N) (mean squared value, 0–255 scale) for every N, with the fit
   E(N) = E∞ + E0 / N. The extracted text of eq. 4 reads "E∞ + E0 × 2−N": with N plotted on a
   log2 axis that is 2^−n = 1/N, the decay of the noise energy in a mean of N residuals;
@@ -36,6 +37,7 @@ from ganprint.plugins.prnu.similarity import correlation
 
 FIGURE_NS = (2, 8, 32, 128, 512)
 AMPLITUDE_STDS = 3.0  # an amplified fingerprint saturates at this many standard deviations
+STRIP_HEIGHT = 128  # small fingerprints are enlarged (nearest neighbour) to about this many pixels
 
 
 @dataclass
@@ -143,8 +145,9 @@ def _save_fingerprint_strip(analysis: SourceAnalysis, path: Path) -> list[int]:
     shown = [n for n in FIGURE_NS if n in analysis.fingerprints] or ns[-1:]
     if ns[-1] not in shown:
         shown.append(ns[-1])
-    tiles = [amplify(analysis.fingerprints[n]) for n in shown]
-    gap = np.full((tiles[0].shape[0], 2), 255, np.uint8)
+    zoom = max(1, STRIP_HEIGHT // analysis.fingerprints[shown[0]].shape[0])
+    tiles = [np.kron(amplify(analysis.fingerprints[n]), np.ones((zoom, zoom), np.uint8)) for n in shown]
+    gap = np.full((tiles[0].shape[0], 2 * zoom), 255, np.uint8)
     strip = np.concatenate([x for tile in tiles for x in (tile, gap)][:-1], axis=1)
     Image.fromarray(strip).save(path)
     return shown
