@@ -28,6 +28,8 @@ def test_jensen_shannon_is_bounded_and_symmetric():
     assert jensen_shannon(p, q) == pytest.approx(1.0)
     assert jensen_shannon(p, r) == pytest.approx(jensen_shannon(r, p))
     assert 0.0 < jensen_shannon(p, r) < 1.0
+    tiny = np.array([5e-324, 1.0 - 5e-324, 0.0])  # half of the smallest subnormal rounds to 0
+    assert 0.0 <= jensen_shannon(tiny, np.array([0.0, 0.0, 1.0])) <= 1.0
 
 
 def test_same_distribution_is_closer_than_a_shifted_one():

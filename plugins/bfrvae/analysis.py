@@ -55,7 +55,7 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
     p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     m = 0.5 * (p + q)
     def kl(a: np.ndarray) -> float:
-        keep = a > 0
+        keep = (a > 0) & (m > 0)  # a subnormal a can give m = a / 2 = 0; its term is below a·1 bit
         return float(np.sum(a[keep] * np.log2(a[keep] / m[keep])))
     return 0.5 * kl(p) + 0.5 * kl(q)
 
