@@ -142,6 +142,8 @@ def train_epochs(
     evaluate: Callable[[], float] | None = None,
     patience: int = 5,
     min_delta: float = 0.0,
+    patience_from: float = -np.inf,
+    stall_patience: int | None = None,
     prepare: Callable[[list[np.ndarray]], list[torch.Tensor]] | None = None,
     desc: str = "training",
     progress: bool = True,
@@ -153,7 +155,9 @@ def train_epochs(
     images become [−1, 1] tensors and other arrays plain tensors), takes one optimisation step and
     returns the losses to log. ``evaluate`` (higher is better) runs after each epoch; training stops
     after ``patience`` epochs without an improvement above ``min_delta`` and the modules are put
-    back to their best epoch.
+    back to their best epoch. While the best score is at or below ``patience_from`` (for a
+    classifier, a level above chance) the allowance is ``stall_patience`` epochs instead: a network
+    that sits at chance for a while before it starts learning is not stopped there.
     """
     seed_everything(seed)
     dev = device()
@@ -187,7 +191,8 @@ def train_epochs(
                     waited += 1
             bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items()})
             bar.update(1)
-            if evaluate is not None and waited >= patience:
+            allowance = patience if best > patience_from or stall_patience is None else stall_patience
+            if evaluate is not None and waited >= allowance:
                 history.stopped_early = True
                 break
     if best_state is not None:

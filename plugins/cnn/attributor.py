@@ -30,7 +30,18 @@ NLL_WEIGHT = 0.01
 # saturated, the cross-entropy term must fall by 0.01, so training ends instead of polishing
 # probabilities for max_epochs.
 MIN_DELTA = 1e-4
+# Until validation accuracy is a quarter of the way from chance to perfect, early stopping allows
+# STALL_FACTOR times the patience: fits on zoo:default sat at chance for 12-17 epochs before
+# learning, longer than the patience of 10.
+ABOVE_CHANCE = 0.25
+STALL_FACTOR = 3
 TRAINING_VERSION = 3  # part of the cache key: bump when training changes for the same parameters
+
+
+def above_chance(n_classes: int) -> float:
+    """The validation score from which early stopping's patience runs (see ``ABOVE_CHANCE``)."""
+    chance = 1.0 / max(n_classes, 1)
+    return chance + ABOVE_CHANCE * (1.0 - chance)
 
 
 class CNNAttributor(Attributor):
@@ -150,7 +161,8 @@ class CNNAttributor(Attributor):
             step, [X, t], {"model": model, "optimiser": optimiser}, batch_size=self.batch_size,
             max_epochs=self.max_epochs, seed=self.random_state,
             evaluate=evaluate if len(X_val) else None, patience=self._patience(len(X)), min_delta=MIN_DELTA,
-            desc=f"fitting {self.plugin_id}", progress=self.progress,
+            patience_from=above_chance(len(np.unique(np.concatenate([t, t_val])))),
+            stall_patience=STALL_FACTOR * self._patience(len(X)), desc=f"fitting {self.plugin_id}", progress=self.progress,
         )
         return {"epochs": len(history.losses), "best_epoch": history.best_epoch,
                 "val_scores": history.val_scores, "losses": [h["loss"] for h in history.losses]}
