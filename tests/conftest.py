@@ -14,6 +14,16 @@ from PIL import Image
 from ganprint.testing import synthetic_sources
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Benchmarks run once, untimed, in the default suite; ``pytest tests/perf --benchmark-only``
+    (or ``--benchmark-enable``) times them. A ``--benchmark-disable`` in addopts would refuse
+    ``--benchmark-only``, hence this hook."""
+    option = config.option
+    if hasattr(option, "benchmark_disable") and not (option.benchmark_only or option.benchmark_enable):
+        option.benchmark_disable = True
+
+
 def write_folder(root: Path, n_per_source: int = 20, size: int = 32, n_generated: int = 2) -> Path:
     """PATH/<source>/<i>.png from ganprint.testing.synthetic_sources."""
     X, y = synthetic_sources(n_per_source, size, n_generated=n_generated)

@@ -2,7 +2,7 @@
 inference on 256 images in PyTorch and in onnxruntime (the ``bench export`` graph), and one
 training epoch of ``fit`` on 128 images (no validation split, one epoch).
 
-    python -m pytest -o addopts="" tests/perf/test_perf_cnn.py --benchmark-only --benchmark-group-by=group
+    python -m pytest tests/perf/test_perf_cnn.py --benchmark-only --benchmark-group-by=group
 
 Images per second is 256 (128 for training) / mean time. An epoch on a dataset takes its training-image count
 divided by the training rate (zoo:default/seeds: 5 sources × 1000 images).

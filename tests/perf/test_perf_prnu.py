@@ -1,7 +1,7 @@
 """Speed of the PRNU residual (plugin ``prnu``): the batch-vectorised filter against a
 straightforward per-image implementation of the same filter, side by side in one run.
 
-    python -m pytest -o addopts="" tests/perf -k prnu --benchmark-only --benchmark-group-by=group
+    python -m pytest tests/perf -k prnu --benchmark-only --benchmark-group-by=group
 
 prints, per image size, both timings in one table; the per-image row's relative column is the
 speed-up (measured figures, and why 256×256 stays below 5×: docs/results/prnu/README.md). The
