@@ -157,12 +157,13 @@ class CNNAttributor(Attributor):
             accuracy = (logits.argmax(1) == labels).float().mean().item()
             return accuracy - NLL_WEIGHT * F.cross_entropy(logits, labels).item()
 
+        patience = self._patience(len(X))
         history = train_epochs(
             step, [X, t], {"model": model, "optimiser": optimiser}, batch_size=self.batch_size,
             max_epochs=self.max_epochs, seed=self.random_state,
-            evaluate=evaluate if len(X_val) else None, patience=self._patience(len(X)), min_delta=MIN_DELTA,
+            evaluate=evaluate if len(X_val) else None, patience=patience, min_delta=MIN_DELTA,
             patience_from=above_chance(len(np.unique(np.concatenate([t, t_val])))),
-            stall_patience=STALL_FACTOR * self._patience(len(X)), desc=f"fitting {self.plugin_id}", progress=self.progress,
+            stall_patience=STALL_FACTOR * patience, desc=f"fitting {self.plugin_id}", progress=self.progress,
         )
         return {"epochs": len(history.losses), "best_epoch": history.best_epoch,
                 "val_scores": history.val_scores, "losses": [h["loss"] for h in history.losses]}
