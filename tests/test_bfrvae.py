@@ -74,6 +74,20 @@ def test_cache_reloads_the_same_model():
     assert not np.allclose(first.fingerprints(X)[0], uncached.fingerprints(X)[0])
 
 
+def test_fine_tune_continues_from_the_fitted_model():
+    X, y = synthetic_sources(12, seed=3)
+    method = BFRVAEAttributor(**TINY, fine_tune_epochs=2).fit(X, y)
+    clean_key, before = method.fit_key_, method.means_.copy()
+    assert BFRVAEAttributor(**TINY, fine_tune_epochs=1).fit(X, y).fit_key_ == clean_key
+    assert method.fine_tune(255 - X, y) is method
+    assert len(method.history_["losses"]) <= 2 and method.fit_key_ != clean_key
+    assert not np.allclose(before, method.means_)
+    fresh = BFRVAEAttributor(**{**TINY, "max_epochs": 2}).fit(255 - X, y)
+    assert not np.allclose(fresh.fingerprints(X)[0], method.fingerprints(X)[0])
+    with pytest.raises(ValueError, match="not among"):
+        method.fine_tune(X, np.where(y == "real", "other", y))
+
+
 def test_unseen_orientation_gets_lower_confidence():
     """Open world: trained on two sine orientations, crops of the third are less likely under both."""
     from sklearn.metrics import roc_auc_score

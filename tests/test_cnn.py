@@ -109,6 +109,18 @@ def test_fine_tune_continues_from_fitted_weights() -> None:
         method.fine_tune(X[:4], np.array(["other"] * 4))
 
 
+def test_fine_tune_is_bounded_by_its_own_epoch_budget() -> None:
+    X, y = synthetic_sources(12, 16)
+    params = {**QUICK, "max_epochs": 4, "patience": 10}
+    method = CNNAttributor(**params, fine_tune_epochs=1).fit(X, y)
+    assert len(method.history_["losses"]) == 4
+    clean_key = method.fit_key_
+    assert CNNAttributor(**params, fine_tune_epochs=3).fit(X, y).fit_key_ == clean_key
+    method.fine_tune(255 - X, y)
+    assert len(method.history_["losses"]) == 1
+    assert method.fit_key_ != clean_key
+
+
 @pytest.mark.parametrize("params", [{}, {"band": "high", "resolution": 16}, {"band": "low", "resolution": 8},
                                     {"patch_size": 6}])
 def test_onnx_matches_pytorch(tmp_path, params: dict) -> None:

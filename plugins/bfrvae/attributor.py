@@ -7,6 +7,9 @@ a diagonal Gaussian to the μ′ of each source's training images; ``predict_pro
 class-conditional likelihood normalised over the sources (equal priors) and ``confidence`` the
 largest per-dimension log-likelihood, so an image unlikely under every known source is the
 open-world "unknown" (§5.2: the paper tells unseen GANs apart by their low similarity to seen ones).
+``fine_tune(X, y)`` (immunisation, ``bench run --immunize``; not in the paper) continues training the
+fitted VAE for at most ``fine_tune_epochs`` epochs on the given images and refits the sources'
+Gaussians on them.
 
 Deviations from the paper, all forced by its missing details or by 32×32 images on a CPU:
 
@@ -35,11 +38,16 @@ Deviations from the paper, all forced by its missing details or by 32×32 images
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.special import logsumexp
 
 from ganprint.interfaces import Attributor, check_is_fitted
 from ganprint.seeding import seed_everything
+
+if TYPE_CHECKING:
+    import torch
 
 VARIANCE_FLOOR = 1e-4
 
@@ -58,6 +66,7 @@ class BFRVAEAttributor(Attributor):
         batch_size: int = 64,
         max_epochs: int = 30,
         patience: int = 5,
+        fine_tune_epochs: int = 5,
         val_fraction: float = 0.15,
         random_state: int = 0,
         progress: bool = False,
@@ -72,24 +81,44 @@ class BFRVAEAttributor(Attributor):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience
+        self.fine_tune_epochs = fine_tune_epochs
         self.val_fraction = val_fraction
         self.random_state = random_state
         self.progress = progress
         self.cache = cache
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "BFRVAEAttributor":
-        import torch
-
-        from ganprint.fitted_cache import cached_fit
-        from ganprint.plugins.bfrvae.model import BFRVAE, bfrvae_loss
-        from ganprint.training import device, stratified_validation, to_tensor, train_epochs
+        from ganprint.plugins.bfrvae.model import BFRVAE
+        from ganprint.training import device
 
         y = np.asarray(y).astype(str)
         self.classes_ = np.array(sorted(set(y.tolist())))
-        codes = np.searchsorted(self.classes_, y).astype(np.int64)
-        held = stratified_validation(y, self.val_fraction, self.random_state)
         seed_everything(self.random_state)
         model = BFRVAE(self.latent_dim, self.width, image_size=X.shape[1]).to(device())
+        return self._train_model(model, X, y, self.max_epochs, start_key=None)
+
+    def fine_tune(self, X: np.ndarray, y: np.ndarray) -> "BFRVAEAttributor":
+        """Continue training the fitted VAE on ``X``, ``y`` (labels among ``classes_``) for at most
+        ``fine_tune_epochs`` epochs, then refit every source's Gaussian on the new fingerprints."""
+        check_is_fitted(self)
+        y = np.asarray(y).astype(str)
+        unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
+        if unknown:
+            raise ValueError(f"fine_tune labels {unknown} are not among the fitted classes {list(self.classes_)}")
+        return self._train_model(self.model_, X, y, self.fine_tune_epochs, start_key=self.fit_key_)
+
+    def _train_model(self, model: "torch.nn.Module", X: np.ndarray, y: np.ndarray, max_epochs: int,
+                     start_key: str | None) -> "BFRVAEAttributor":
+        """Train ``model`` from its current weights through the fitted-weights cache (a fine-tune
+        is keyed by the fit it starts from), then fit the sources' Gaussians."""
+        import torch
+
+        from ganprint.fitted_cache import cached_fit
+        from ganprint.plugins.bfrvae.model import bfrvae_loss
+        from ganprint.training import device, stratified_validation, to_tensor, train_epochs
+
+        codes = np.searchsorted(self.classes_, y).astype(np.int64)
+        held = stratified_validation(y, self.val_fraction, self.random_state)
         optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
         terms = dict(lambda1=self.lambda1, lambda2=self.lambda2, margin=self.margin)
 
@@ -112,14 +141,17 @@ class BFRVAEAttributor(Attributor):
         def train() -> dict:
             history = train_epochs(
                 step, [X[~held], codes[~held]], {"model": model, "optimiser": optimiser},
-                batch_size=self.batch_size, max_epochs=self.max_epochs, seed=self.random_state,
+                batch_size=self.batch_size, max_epochs=max_epochs, seed=self.random_state,
                 evaluate=evaluate if held.any() else None, patience=self.patience,
                 desc="bfrvae", progress=self.progress)
             return {"losses": history.losses, "val_scores": history.val_scores,
                     "best_epoch": history.best_epoch}
 
-        params = {k: v for k, v in self.get_params().items() if k not in ("progress", "cache")}
-        self.history_, _, _ = cached_fit("bfrvae", params, X, y, {"model": model}, train, enabled=self.cache)
+        params = {k: v for k, v in self.get_params().items() if k not in ("progress", "cache", "fine_tune_epochs")}
+        if start_key is not None:
+            params["fine_tune_epochs"] = max_epochs
+        self.history_, self.fit_key_, _ = cached_fit("bfrvae", params, X, y, {"model": model}, train,
+                                                     enabled=self.cache, extra=start_key)
         model.eval()
         self.model_ = model
         self._fit_sources(self.fingerprints(X)[0], y)

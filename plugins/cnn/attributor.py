@@ -8,7 +8,9 @@ image–source pairs.
 broken by a small cross-entropy term) has not improved for ``patience`` epochs, keeping the best
 epoch. Fitted weights are cached (:mod:`ganprint.fitted_cache`), so fitting again on the same data
 with the same hyperparameters loads them. ``fine_tune(X, y)`` continues from the fitted weights
-(immunisation, §4.4; ``bench run --immunize``).
+(immunisation, §4.4; ``bench run --immunize``) for at most ``fine_tune_epochs`` epochs, keeping the
+best on validation: the paper does not say how long it fine-tunes, and a fine-tune to the full
+early stop costs as much as a fit (40-60 epochs on zoo:default), once per attack.
 """
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ from ganprint.seeding import seed_everything
 from ganprint.training import device, predict_batched, stratified_validation, train_epochs
 from ganprint.plugins.cnn.network import PATCH_SIZES, AttributionNet, Probabilities
 
-# Parameters that do not change the fitted weights (left out of the cache key).
-NOT_IN_KEY = ("cache", "progress")
+# Parameters that do not change the fitted weights (left out of the cache key); fine_tune_epochs
+# only enters the key of a fine-tune.
+NOT_IN_KEY = ("cache", "progress", "fine_tune_epochs")
 NLL_WEIGHT = 0.01
 # An epoch counts as better when its validation score rises by more than this: with accuracy
 # saturated, the cross-entropy term must fall by 0.01, so training ends instead of polishing
@@ -62,6 +65,7 @@ class CNNAttributor(Attributor):
         learning_rate: float = 1e-3,
         max_epochs: int = 200,
         patience: int | None = None,
+        fine_tune_epochs: int = 10,
         val_fraction: float = 0.1,
         random_state: int = 0,
         cache: bool = True,
@@ -77,6 +81,7 @@ class CNNAttributor(Attributor):
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
         self.patience = patience
+        self.fine_tune_epochs = fine_tune_epochs
         self.val_fraction = val_fraction
         self.random_state = random_state
         self.cache = cache
@@ -123,9 +128,12 @@ class CNNAttributor(Attributor):
         is_val = stratified_validation(y, self.val_fraction, self.random_state)
         params = {k: v for k, v in self.get_params().items() if k not in NOT_IN_KEY}
         params["training_version"] = TRAINING_VERSION
+        max_epochs = self.max_epochs
+        if start_key is not None:
+            params["fine_tune_epochs"] = max_epochs = self.fine_tune_epochs
 
         def train() -> dict:
-            return self._train(model, X[~is_val], targets[~is_val], X[is_val], targets[is_val])
+            return self._train(model, X[~is_val], targets[~is_val], X[is_val], targets[is_val], max_epochs)
 
         history, key, _ = cached_fit(self.plugin_id, params, X, y, {"model": model}, train,
                                      enabled=self.cache, extra=start_key)
@@ -138,7 +146,7 @@ class CNNAttributor(Attributor):
         return self
 
     def _train(self, model: AttributionNet, X: np.ndarray, t: np.ndarray,
-               X_val: np.ndarray, t_val: np.ndarray) -> dict:
+               X_val: np.ndarray, t_val: np.ndarray, max_epochs: int) -> dict:
         optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
 
         def step(batch: list[torch.Tensor]) -> dict[str, float]:
@@ -160,7 +168,7 @@ class CNNAttributor(Attributor):
         patience = self._patience(len(X))
         history = train_epochs(
             step, [X, t], {"model": model, "optimiser": optimiser}, batch_size=self.batch_size,
-            max_epochs=self.max_epochs, seed=self.random_state,
+            max_epochs=max_epochs, seed=self.random_state,
             evaluate=evaluate if len(X_val) else None, patience=patience, min_delta=MIN_DELTA,
             patience_from=above_chance(len(np.unique(np.concatenate([t, t_val])))),
             stall_patience=STALL_FACTOR * patience, desc=f"fitting {self.plugin_id}", progress=self.progress,

@@ -23,7 +23,8 @@ single image can dominate the loss. ``temperature=1`` gives the paper's raw logi
 Training budget: at most 15 epochs with a patience of 3 (the paper trains for far longer). One
 epoch of the default network on zoo:default's 4800 training images took about 80 s on one shared
 CPU core, and ``bench run`` fits twice (closed and open world), so 40 epochs would cost over an
-hour per experiment.
+hour per experiment. ``fine_tune`` (immunisation, ``bench run --immunize``) trains at most
+``fine_tune_epochs`` (3) more epochs per attack, for the same reason.
 """
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class VisNetAttributor(Attributor):
         batch_size: int = 32,
         max_epochs: int = 15,
         patience: int = 3,
+        fine_tune_epochs: int = 3,
         validation_fraction: float = 0.2,
         random_state: int = 0,
         cache: bool = True,
@@ -87,6 +89,7 @@ class VisNetAttributor(Attributor):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience
+        self.fine_tune_epochs = fine_tune_epochs
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.cache = cache
@@ -116,10 +119,13 @@ class VisNetAttributor(Attributor):
         unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
         if unknown:
             raise ValueError(f"fine_tune labels {unknown} are not among the fitted classes {list(self.classes_)}")
-        return self._fit_weights(X, y, extra={"fine_tuned_from": self.cache_key_})
+        return self._fit_weights(X, y, extra={"fine_tuned_from": self.cache_key_},
+                                 max_epochs=self.fine_tune_epochs)
 
-    def _fit_weights(self, X: np.ndarray, y: np.ndarray, extra: Any) -> "VisNetAttributor":
-        """Train ``model_`` (from its current weights) on X, y through the fitted-weights cache."""
+    def _fit_weights(self, X: np.ndarray, y: np.ndarray, extra: Any,
+                     max_epochs: int | None = None) -> "VisNetAttributor":
+        """Train ``model_`` (from its current weights) on X, y through the fitted-weights cache,
+        for at most ``max_epochs`` (a fine-tune's budget) or ``self.max_epochs``."""
         model = self.model_
         targets = np.searchsorted(self.classes_, y).astype(np.int64)
         is_val = stratified_validation(y, self.validation_fraction, self.random_state)
@@ -128,19 +134,23 @@ class VisNetAttributor(Attributor):
         critic = ReconstructionCritic(self.image_shape_, self.width).to(device())
 
         def train_model() -> dict[str, Any]:
-            history = self._train(model, critic, X[train_rows], targets[train_rows], X[val_rows], targets[val_rows])
+            history = self._train(model, critic, X[train_rows], targets[train_rows], X[val_rows], targets[val_rows],
+                                  self.max_epochs if max_epochs is None else max_epochs)
             return {"epochs": len(history.losses), "best_epoch": history.best_epoch,
                     "stopped_early": history.stopped_early, "val_scores": history.val_scores,
                     "losses": history.losses}
 
-        weights_params = {k: v for k, v in self.get_params().items() if k not in ("cache", "progress")}
+        weights_params = {k: v for k, v in self.get_params().items()
+                          if k not in ("cache", "progress", "fine_tune_epochs")}
+        if max_epochs is not None:
+            weights_params["fine_tune_epochs"] = max_epochs
         self.history_, self.cache_key_, self.cache_hit_ = cached_fit(
             PLUGIN, weights_params, X, y, {"model": model}, train_model, enabled=self.cache, extra=extra)
         model.eval()
         return self
 
     def _train(self, model: FingerprintModel, critic: ReconstructionCritic, X: np.ndarray,
-               targets: np.ndarray, X_val: np.ndarray, targets_val: np.ndarray) -> History:
+               targets: np.ndarray, X_val: np.ndarray, targets_val: np.ndarray, max_epochs: int) -> History:
         betas = (0.5, 0.999)
         opt_model = torch.optim.Adam(model.parameters(), lr=self.learning_rate, betas=betas)
         opt_critic = torch.optim.Adam(critic.parameters(), lr=self.learning_rate, betas=betas)
@@ -176,7 +186,7 @@ class VisNetAttributor(Attributor):
         return train_epochs(
             step, [X, targets], {"model": model, "critic": critic, "opt_model": opt_model,
                                  "opt_critic": opt_critic},
-            batch_size=self.batch_size, max_epochs=self.max_epochs, seed=self.random_state,
+            batch_size=self.batch_size, max_epochs=max_epochs, seed=self.random_state,
             evaluate=evaluate if len(X_val) else None, patience=self.patience,
             desc="visnet", progress=self.progress)
 
