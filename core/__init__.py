@@ -13,6 +13,7 @@ from ganprint.interfaces import (
     FingerprintDecoder,
     NotFittedError,
     check_is_fitted,
+    check_known_labels,
 )
 from ganprint.specs import AttackSpec, DatasetSpec, DetectorSpec
 
@@ -29,6 +30,7 @@ __all__ = [
     "DatasetSpec",
     "NotFittedError",
     "check_is_fitted",
+    "check_known_labels",
     "REAL",
     "UNKNOWN",
 ]

@@ -55,6 +55,17 @@ def check_is_fitted(estimator: object) -> None:
         )
 
 
+def check_known_labels(estimator: Any, y: np.ndarray) -> np.ndarray:
+    """``y`` as a str array, once every label is among the fitted ``estimator.classes_`` (what a
+    ``fine_tune(X, y)`` needs: it continues a model whose classes are fixed)."""
+    check_is_fitted(estimator)
+    y = np.asarray(y).astype(str)
+    unknown = sorted(set(y.tolist()) - set(np.asarray(estimator.classes_).tolist()))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among the fitted classes {list(estimator.classes_)}")
+    return y
+
+
 class Detector(Parametrised, ABC):
     """Tells generated images from real ones.
 

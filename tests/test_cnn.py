@@ -105,7 +105,7 @@ def test_fine_tune_continues_from_fitted_weights() -> None:
     fresh = CNNAttributor(**QUICK).fit(255 - X, y)
     assert not np.allclose(fresh.predict_proba(X), method.predict_proba(X))
     assert any(not torch.equal(start[k], v) for k, v in method.model_.state_dict().items())
-    with pytest.raises(ValueError, match="not classes"):
+    with pytest.raises(ValueError, match="not among"):
         method.fine_tune(X[:4], np.array(["other"] * 4))
 
 

@@ -99,3 +99,17 @@ class NoFitCheck(Detector):
 def test_check_catches_broken_methods(broken, rule: str) -> None:
     with pytest.raises(ConformanceError, match=rule):
         check_detector(broken)
+
+
+def test_check_known_labels() -> None:
+    from ganprint import NotFittedError, check_known_labels
+
+    class Fitted:
+        def __init__(self) -> None:
+            self.classes_ = np.array(["gen0", "real"])
+
+    assert check_known_labels(Fitted(), np.array(["real", "gen0"])).tolist() == ["real", "gen0"]
+    with pytest.raises(ValueError, match=r"\['gen1'\] are not among"):
+        check_known_labels(Fitted(), ["gen0", "gen1"])
+    with pytest.raises(NotFittedError):
+        check_known_labels(type("Unfitted", (), {})(), ["real"])

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import logsumexp
 
-from ganprint.interfaces import Attributor, check_is_fitted
+from ganprint.interfaces import Attributor, check_is_fitted, check_known_labels
 from ganprint.seeding import seed_everything
 
 if TYPE_CHECKING:
@@ -100,11 +100,7 @@ class BFRVAEAttributor(Attributor):
     def fine_tune(self, X: np.ndarray, y: np.ndarray) -> "BFRVAEAttributor":
         """Continue training the fitted VAE on ``X``, ``y`` (labels among ``classes_``) for at most
         ``fine_tune_epochs`` epochs, then refit every source's Gaussian on the new fingerprints."""
-        check_is_fitted(self)
-        y = np.asarray(y).astype(str)
-        unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
-        if unknown:
-            raise ValueError(f"fine_tune labels {unknown} are not among the fitted classes {list(self.classes_)}")
+        y = check_known_labels(self, y)
         return self._train_model(self.model_, X, y, self.fine_tune_epochs, start_key=self.fit_key_)
 
     def _train_model(self, model: "torch.nn.Module", X: np.ndarray, y: np.ndarray, max_epochs: int,

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganprint import Attributor, check_is_fitted
+from ganprint import Attributor, check_is_fitted, check_known_labels
 from ganprint.fitted_cache import cached_fit
 from ganprint.images import check_images, check_same_size
 from ganprint.seeding import seed_everything
@@ -104,12 +104,9 @@ class CNNAttributor(Attributor):
     def fine_tune(self, X: np.ndarray, y: np.ndarray) -> "CNNAttributor":
         """Continue training the fitted network on ``X``, ``y`` (immunisation, §4.4): same classes,
         same early stopping, cached under the key of the weights it started from."""
-        check_is_fitted(self)
+        check_known_labels(self, y)
         X, y = self._checked_data(X, y)
         check_same_size(X, self.image_shape_)
-        unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
-        if unknown:
-            raise ValueError(f"fine_tune: labels {unknown} are not classes of the fitted model {list(self.classes_)}")
         return self._fit_model(self.model_, self.classes_, X, y, start_key=self.fit_key_)
 
     @staticmethod

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganprint import Attributor, check_is_fitted
+from ganprint import Attributor, check_is_fitted, check_known_labels
 from ganprint.images import check_images, check_same_size
 from ganprint.seeding import seed_everything
 from ganprint.fitted_cache import cached_fit
@@ -115,10 +115,7 @@ class VisNetAttributor(Attributor):
         """Continue training the fitted network on ``X`` (immunisation, Yu et al. 2019 §4.4),
         with a new reconstruction critic; the labels must be among ``classes_``."""
         self._checked(X)
-        y = np.asarray(y).astype(str)
-        unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
-        if unknown:
-            raise ValueError(f"fine_tune labels {unknown} are not among the fitted classes {list(self.classes_)}")
+        y = check_known_labels(self, y)
         return self._fit_weights(X, y, extra={"fine_tuned_from": self.cache_key_},
                                  max_epochs=self.fine_tune_epochs)
 
