@@ -12,7 +12,8 @@ from ganprint.plugins.stega.database import FingerprintDatabase, random_match_pr
 from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
 from ganprint.plugins.stega.perturb import WeightNoise, WeightQuantization
 from ganprint.plugins.stega.secrecy import FingerprintForgery, FingerprintRemoval, estimate_fingerprint
-from ganprint.plugins.stega.train import LambdaSchedule, StegaConfig, embed, psnr
+from ganprint.plugins.stega.train import (LambdaSchedule, StegaConfig, TrainingPerturbation, embed, gaussian_blur,
+                                          psnr, selection_score)
 from ganprint.testing import check_detector
 
 TINY = StegaConfig(n_bits=8, width=8, n_train=96, n_val=32, batch_size=32, max_epochs=2, ramp_steps=3,
@@ -39,6 +40,29 @@ def test_lambda_is_zero_until_accuracy_passes_then_ramps_linearly():
     assert [schedule.update(0.6) for _ in range(3)] == [0.0, 0.0, 0.0]
     ramp = [schedule.update(1.0) for _ in range(6)]
     assert ramp == [0.0, 2.5, 5.0, 7.5, 10.0, 10.0]
+
+
+def test_selection_never_keeps_a_model_that_lost_its_fingerprint():
+    plain, secret = StegaConfig(secrecy_weight=0.0), StegaConfig(secrecy_weight=1.0)
+    faint = {"bitwise_acc": 0.51, "psnr": 66.0, "forged_bitwise": 0.4}
+    good = {"bitwise_acc": 0.98, "psnr": 36.0, "forged_bitwise": 0.9}
+    assert selection_score(faint, True, plain) < selection_score(good, True, plain)
+    assert selection_score(good, False, plain) < selection_score(good, True, plain)
+    # forgery only counts against a model trained for secrecy
+    assert selection_score(good, True, secret) < selection_score(good, True, plain)
+    assert StegaConfig().as_dict() == {k: v for k, v in StegaConfig(blur_sigma=0.0).as_dict().items()}
+    assert "noise_std" not in StegaConfig().as_dict() and StegaConfig(noise_std=0.1).as_dict()["noise_std"] == 0.1
+
+
+def test_training_blur_keeps_flat_images_and_smooths_a_checkerboard():
+    flat = torch.full((1, 3, 16, 16), 0.3)
+    assert torch.allclose(gaussian_blur(flat, 1.0), flat, atol=1e-6)
+    checker = (torch.arange(16)[:, None] + torch.arange(16)[None]) % 2 * 2.0 - 1
+    blurred = gaussian_blur(checker.expand(1, 3, 16, 16).float(), 1.0)
+    assert blurred.abs().max() < 0.2
+    first, second = TrainingPerturbation(1.0, 0.1, seed=3), TrainingPerturbation(1.0, 0.1, seed=3)
+    x = torch.zeros(2, 3, 8, 8)
+    assert torch.equal(first(x), second(x)) and first(x).std() > 0
 
 
 def test_encoder_output_and_decoder_logits_have_the_right_shapes():

@@ -52,12 +52,16 @@ class StegaConfig:
     secrecy_group: int = 16
     seed: int = 0
     base: str = ""
+    blur_sigma: float = 0.0
+    noise_std: float = 0.0
 
     def as_dict(self) -> dict:
-        """The config as a dict; an empty ``base`` is left out, so keys of plain models stay put."""
+        """The config as a dict; an empty ``base`` and switched-off perturbations are left out, so
+        keys of models trained before they existed stay put."""
         config = asdict(self)
-        if not config["base"]:
-            del config["base"]
+        for name, off in (("base", ""), ("blur_sigma", 0.0), ("noise_std", 0.0)):
+            if config[name] == off:
+                del config[name]
         return config
 
 
@@ -91,11 +95,44 @@ class LambdaSchedule:
         return lam
 
 
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Differentiable per-channel Gaussian blur of (N, C, H, W) images (reflect padding)."""
+    if sigma <= 0:
+        return images
+    radius = max(1, int(round(2.5 * sigma)))
+    x = torch.arange(-radius, radius + 1, dtype=images.dtype)
+    kernel = torch.exp(-x ** 2 / (2 * sigma ** 2))
+    kernel = kernel / kernel.sum()
+    c = images.shape[1]
+    out = F.pad(images, (radius, radius, 0, 0), mode="reflect")
+    out = F.conv2d(out, kernel.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    out = F.pad(out, (0, 0, radius, radius), mode="reflect")
+    return F.conv2d(out, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+class TrainingPerturbation:
+    """The random blur and noise the decoder reads stego images through in training (see module)."""
+
+    def __init__(self, blur_sigma: float, noise_std: float, seed: int) -> None:
+        self.blur_sigma, self.noise_std = blur_sigma, noise_std
+        self.rng = np.random.default_rng([seed, 3])
+        self.torch_rng = torch.Generator().manual_seed(int(self.rng.integers(2 ** 31)))
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if self.blur_sigma > 0:
+            images = gaussian_blur(images, float(self.rng.uniform(0, self.blur_sigma)))
+        if self.noise_std > 0:
+            std = float(self.rng.uniform(0, self.noise_std))
+            images = images + std * torch.randn(images.shape, generator=self.torch_rng)
+        return images
+
+
 def stego_losses(encoder: FingerprintEncoder, decoder: FingerprintDecoderNet, images: torch.Tensor,
-                 bits: torch.Tensor, group: int) -> dict[str, torch.Tensor]:
-    """The loss terms of one batch whose first ``group`` images share a fingerprint (see module)."""
+                 bits: torch.Tensor, group: int, perturb=None) -> dict[str, torch.Tensor]:
+    """The loss terms of one batch whose first ``group`` images share a fingerprint (see module);
+    ``perturb`` (training only) is applied to the stego images before the decoder reads them."""
     stego = encoder(images, bits)
-    logits = decoder(stego)
+    logits = decoder(stego if perturb is None else perturb(stego))
     out = {"bce": F.binary_cross_entropy_with_logits(logits, bits.float()),
            "mse": F.mse_loss(stego, images),
            "acc": ((logits > 0) == bits.bool()).float().mean()}
@@ -108,6 +145,17 @@ def stego_losses(encoder: FingerprintEncoder, decoder: FingerprintDecoderNet, im
         out["removal"] = F.binary_cross_entropy_with_logits(removed, bits[:group].float())
         out["forged_acc"] = ((forged > 0) == bits[:1].bool()).float().mean()
     return out
+
+
+def selection_score(metrics: Mapping[str, float], ramped: bool, config: StegaConfig) -> float:
+    """The validation score the best epoch is chosen by: bitwise accuracy − 1 until λ is fully
+    ramped and whenever accuracy is below ``accept_acc`` (so a model that traded its fingerprint
+    for fidelity is never kept); otherwise accuracy + (PSNR − 30) / 100, minus the forged
+    accuracy's excess over chance when the model is trained for secrecy."""
+    if not ramped or metrics["bitwise_acc"] < config.accept_acc:
+        return metrics["bitwise_acc"] - 1.0
+    forgery = max(0.0, metrics["forged_bitwise"] - 0.5) if config.secrecy_weight > 0 else 0.0
+    return metrics["bitwise_acc"] + (metrics["psnr"] - 30) / 100 - forgery
 
 
 def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.ndarray, progress: bool = True,
@@ -127,6 +175,8 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
     optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=config.learning_rate)
     bit_rng = np.random.default_rng([config.seed, 1])
     group = config.secrecy_group if config.secrecy_weight > 0 else 0
+    perturb = (TrainingPerturbation(config.blur_sigma, config.noise_std, config.seed)
+               if config.blur_sigma > 0 or config.noise_std > 0 else None)
 
     def step(batch: list[torch.Tensor]) -> Mapping[str, float]:
         (images,) = batch
@@ -134,7 +184,7 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
         if 0 < group < len(images):
             bits[:group] = bits[0]
         bits_t = torch.from_numpy(bits)
-        terms = stego_losses(encoder, decoder, images, bits_t, group if group < len(images) else 0)
+        terms = stego_losses(encoder, decoder, images, bits_t, group if group < len(images) else 0, perturb)
         lam = schedule.update(float(terms["acc"]))
         loss = terms["bce"] + lam * terms["mse"]
         if "forgery" in terms:
@@ -148,12 +198,8 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
     val_bits = random_bits(len(val_images), config.n_bits, np.random.default_rng([config.seed, 2]))
 
     def evaluate() -> float:
-        """Bitwise accuracy until λ is fully ramped; then also fidelity and (forgery) secrecy."""
-        metrics = validate(encoder, decoder, val_images, val_bits)
         ramped = schedule.ramp_start is not None and schedule.step - schedule.ramp_start >= config.ramp_steps
-        if not ramped:
-            return metrics["bitwise_acc"] - 1.0
-        return metrics["bitwise_acc"] + (metrics["psnr"] - 30) / 100 - max(0.0, metrics["forged_bitwise"] - 0.5)
+        return selection_score(validate(encoder, decoder, val_images, val_bits), ramped, config)
 
     history = train_epochs(step, [train_images], {"encoder": encoder, "decoder": decoder, "adam": optimizer},
                            batch_size=config.batch_size, max_epochs=config.max_epochs, seed=config.seed,
