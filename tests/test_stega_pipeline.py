@@ -80,3 +80,18 @@ def test_data_secrecy_reports_removal_and_forgery(smoke):
     for key in ("bitwise", "removal_residual", "forgery_residual", "removal_oracle", "forgery_oracle"):
         assert 0.0 <= result[key] <= 1.0
     assert result["image_independent_share"] >= 0.0
+
+
+def test_a_fine_tuned_preset_names_the_model_it_starts_from(smoke, tmp_path):
+    pipeline, p = smoke
+    from dataclasses import replace
+
+    base = replace(p.stega, ramp_steps=p.stega.ramp_steps + 1)
+    fine = pipeline.refined(base, lambda_final=2 * base.lambda_final)
+    staged = replace(p, name="staged", stega=fine, stega_base=base)
+    with pytest.raises(ValueError, match="stega_base"):
+        replace(p, stega=fine)  # no base config: it could not be trained from scratch
+    with pytest.raises(ValueError, match="stega_base"):
+        replace(p, stega=fine, stega_base=p.stega)  # a base whose key is not stega.base
+    model = pipeline.steganography_model(staged, progress=False)  # trains the base, then the fine-tune
+    assert model.config == fine and model.manifest["val"]["bitwise_acc"] >= 0

@@ -39,10 +39,10 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         if getattr(self, "_loaded", None) is None:
             from pathlib import Path
 
-            from ganprint.plugins.stega.pipeline import PRESETS
-            from ganprint.plugins.stega.weights import get_model, load_model
+            from ganprint.plugins.stega.pipeline import PRESETS, steganography_model
+            from ganprint.plugins.stega.weights import load_model
 
-            self._loaded = (get_model(PRESETS[self.model].stega) if self.model in PRESETS
+            self._loaded = (steganography_model(PRESETS[self.model]) if self.model in PRESETS
                             else load_model(Path(self.model)))
         return self._loaded
 

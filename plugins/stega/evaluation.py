@@ -14,7 +14,8 @@ import numpy as np
 
 from ganprint import REAL, UNKNOWN
 from ganprint.plugins.stega.database import OPEN_WORLD_MATCH, FingerprintDatabase
-from ganprint.plugins.stega.pipeline import IMAGE_SIZE, StegaPreset, clean_generator, database, fingerprinted_generator
+from ganprint.plugins.stega.pipeline import (IMAGE_SIZE, StegaPreset, clean_generator, database, fingerprinted_generator,
+                                             steganography_model)
 from ganprint.plugins.stega.secrecy import estimate_fingerprint
 from ganprint.plugins.stega.train import decode_logits, embed, psnr
 from ganprint.plugins.stega.weights import StegaModel, get_model
@@ -51,7 +52,7 @@ def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",)) -
 
     from ganprint.plugins.stega.pipeline import generator_config
 
-    model, db = get_model(p.stega), database(p)
+    model, db = steganography_model(p), database(p)
     real = real_test_crops(p, n)
     rows = []
     for family in p.families:
@@ -78,7 +79,7 @@ def attribution_table(p: StegaPreset, n: int = 500, held_out: Sequence[str] | No
     """Table 2 by the paper's rules: detection (fake iff the decoded bits are within ``margin_bits``
     of a registered fingerprint), closed-world attribution (nearest fingerprint), open-world
     attribution (``held_out`` publishers unregistered; unknown iff the best match < 0.75)."""
-    model, db = get_model(p.stega), database(p)
+    model, db = steganography_model(p), database(p)
     held_out = list(held_out if held_out is not None else p.families[-1:])
     real = real_test_crops(p, n)
     samples = {f: gan_samples(fingerprinted_generator(p, f)[0], n, 2) for f in p.families}
@@ -114,7 +115,7 @@ def model_perturbation_curve(p: StegaPreset, family: str, make_attack: Callable[
     model perturbation of the fingerprinted generator of ``family`` (Fig. 3 f–g)."""
     from ganprint.datasets.swd import swd
 
-    model, bits = get_model(p.stega), database(p).fingerprints[family]
+    model, bits = steganography_model(p), database(p).fingerprints[family]
     generator, _ = fingerprinted_generator(p, family)
     reference = gan_samples(generator, n, 3)
     accuracy, distance = [], []
@@ -132,7 +133,7 @@ def secrecy(p: StegaPreset, n_estimate: int = 1000, n_test: int = 300, strengths
     (add it to real test crops) at each strength, as bitwise accuracy against the publisher's
     fingerprint and the fraction attributed to it (match ≥ 0.75); also the oracle estimate on
     fingerprinted real data, the mean of stego − clean over ``n_estimate`` crops."""
-    model, db = get_model(p.stega), database(p)
+    model, db = steganography_model(p), database(p)
     real = real_test_crops(p, n_test)
     estimate_crops = real_test_crops(p, n_estimate, "val")
     rows = []
@@ -166,7 +167,7 @@ def fingerprinted_real_dataset(p: StegaPreset, n: int = 300):
     """Fingerprinted real test crops with their bits: the upper-bound curves of Fig. 3 ("Data")."""
     from ganprint.dataset import ArrayDataset
 
-    model, db = get_model(p.stega), database(p)
+    model, db = steganography_model(p), database(p)
     real = real_test_crops(p, n)
     images, labels, bits = [], [], []
     for family in p.families:
