@@ -60,8 +60,12 @@ class StegaPreset:
         return int(self.family_iterations.get(family, self.iterations))
 
     def as_dict(self) -> dict:
-        return asdict(self) | {"stega": self.stega.as_dict(),
-                               "stega_base": self.stega_base.as_dict() if self.stega_base else None}
+        config = asdict(self) | {"stega": self.stega.as_dict()}
+        if self.stega_base is None:
+            del config["stega_base"]  # keys of presets from before stega_base stay put
+        else:
+            config["stega_base"] = self.stega_base.as_dict()
+        return config
 
 
 def refined(base: StegaConfig, **changes) -> StegaConfig:
@@ -70,8 +74,8 @@ def refined(base: StegaConfig, **changes) -> StegaConfig:
 
 
 # Noise between encoder and decoder in training (StegaStamp's augmentation, not the paper's), then
-# a fine-tune at a higher λ for fidelity. Without the noise the zoo GANs carried 0.50-0.89 of the
-# bits at 36 dB (docs/results/stega/README.md).
+# a fine-tune at a higher λ for fidelity; under study for the default (dcgan carried 0.971 of the
+# bits at 36 dB, against 0.894 for the shipped default).
 NOISY_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=16, noise_std=0.2, lambda_final=45.0)
 PAPER_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=8)
 
@@ -79,8 +83,10 @@ PRESETS = {
     "smoke": StegaPreset("smoke", StegaConfig(n_bits=8, width=8, n_train=64, n_val=32, max_epochs=1, ramp_steps=2,
                                               secrecy_group=8),
                          iterations=3, width=8, n_train=64, samples=(12, 6, 6), real=(12, 6, 6)),
-    "default": StegaPreset("default", refined(NOISY_PLAIN, max_epochs=8, lambda_final=150.0), iterations=4000,
-                           stega_base=NOISY_PLAIN),
+    "default": StegaPreset("default", PAPER_PLAIN, iterations=2000, family_iterations={"sngan": 1000, "mmdgan": 1200}),
+    # the noise-augmented recipe under study (not shipped; docs in the next session's results)
+    "noisy": StegaPreset("noisy", refined(NOISY_PLAIN, max_epochs=8, lambda_final=150.0), iterations=4000,
+                         stega_base=NOISY_PLAIN),
     # the default model fine-tuned with the secrecy term: a content-dependent fingerprint
     "secret": StegaPreset("secret", refined(PAPER_PLAIN, secrecy_weight=1.0, max_epochs=4), families=("dcgan",),
                           iterations=1000, stega_base=PAPER_PLAIN),
