@@ -84,7 +84,7 @@ PRESETS = {
                                               secrecy_group=8),
                          iterations=3, width=8, n_train=64, samples=(12, 6, 6), real=(12, 6, 6)),
     "default": StegaPreset("default", PAPER_PLAIN, iterations=2000, family_iterations={"sngan": 1000, "mmdgan": 1200}),
-    # the noise-augmented recipe under study (not shipped; docs in the next session's results)
+    # the noise-augmented recipe under study; not shipped, so its generators train when first used
     "noisy": StegaPreset("noisy", refined(NOISY_PLAIN, max_epochs=8, lambda_final=150.0), iterations=4000,
                          stega_base=NOISY_PLAIN),
     # the default model fine-tuned with the secrecy term: a content-dependent fingerprint
