@@ -4,7 +4,9 @@
   resumes) the steganography model, the fingerprinted generators and the clean controls, and
   builds the ``zoo:stega`` dataset; each step is cached, an interrupted run continues;
 - ``bench stega eval --out DIR``: Tables 1–2, secrecy, and the robustness sweeps (PNGs) into DIR;
-- ``bench stega ship``: copies the trained fingerprinted generators into the package.
+- ``bench stega ship``: copies the trained fingerprinted generators into the package;
+- ``bench stega recipe --noise 0.2 --lambda 45 ...``: one row of the training-recipe study
+  (docs/results/stega): a steganography config, one GAN on its crops, the share of bits it carries.
 
 The pipeline belongs to the ``stega`` plugin; benchmark/ never imports ganprint.plugins, so the
 plugin is reached through the registry (the module of its registered factory).
@@ -44,6 +46,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ship = commands.add_parser("ship", help="copy the trained fingerprinted generators into the package")
     ship.add_argument("--preset", default="default", help="zoo:stega preset (default: default)")
     ship.set_defaults(func=run_ship)
+    recipe = commands.add_parser("recipe", help="train one steganography config and one GAN on its crops; print the transfer")
+    recipe.add_argument("--family", default="dcgan", help="GAN family (default: dcgan)")
+    recipe.add_argument("--iterations", type=int, default=4000, help="GAN iterations (default: 4000)")
+    recipe.add_argument("--bits", type=int, default=32, help="fingerprint length (default: 32)")
+    recipe.add_argument("--epochs", type=int, default=8, help="steganography epochs (default: 8)")
+    recipe.add_argument("--lambda", dest="lambda_final", type=float, default=40.0, help="final λ of the MSE term (default: 40)")
+    recipe.add_argument("--noise", type=float, default=0.0, help="std of the training-time noise before the decoder")
+    recipe.add_argument("--blur", type=float, default=0.0, help="max sigma of the training-time blur before the decoder")
+    recipe.add_argument("--finetune-lambda", type=float, default=None, help="then fine-tune at this λ")
+    recipe.add_argument("--finetune-epochs", type=int, default=8, help="epochs of the fine-tune (default: 8)")
+    recipe.add_argument("--n", type=int, default=500, help="images scored (default: 500)")
+    recipe.set_defaults(func=run_recipe)
 
 
 def plugin_submodule(name: str) -> ModuleType:
@@ -88,6 +102,24 @@ def run_build(args: argparse.Namespace) -> int:
 def run_ship(args: argparse.Namespace) -> int:
     folder = plugin_submodule("pipeline").ship(_preset(args.preset))
     print(f"shipped generators and manifest in {folder}")
+    return 0
+
+
+def run_recipe(args: argparse.Namespace) -> int:
+    import json
+
+    import torch
+
+    torch.set_num_threads(1)
+    pipeline, train = plugin_submodule("pipeline"), plugin_submodule("train")
+    config = train.StegaConfig(n_bits=args.bits, max_epochs=args.epochs, lambda_final=args.lambda_final,
+                               noise_std=args.noise, blur_sigma=args.blur, secrecy_weight=0.0)
+    base = None
+    if args.finetune_lambda is not None:
+        base, config = config, pipeline.refined(config, max_epochs=args.finetune_epochs,
+                                                lambda_final=args.finetune_lambda)
+    row = plugin_submodule("evaluation").recipe_trial(config, args.family, args.iterations, base=base, n=args.n)
+    print(json.dumps({"config": config.as_dict()} | row))
     return 0
 
 

@@ -100,3 +100,19 @@ def test_a_fine_tuned_preset_names_the_model_it_starts_from(smoke):
     model = pipeline.steganography_model(staged, progress=False)  # trains the base, then the fine-tune
     assert model.config == fine
     assert get_model(base, train=False).config == base  # the base was trained and cached first
+
+
+def test_a_recipe_trial_trains_its_model_and_one_gan_and_scores_the_transfer(smoke):
+    pipeline, p = smoke
+    from dataclasses import replace
+
+    from ganprint.plugins.stega.evaluation import recipe_trial
+    from ganprint.plugins.stega.weights import get_model
+
+    base = replace(p.stega, noise_std=0.1)
+    fine = pipeline.refined(base, lambda_final=2 * base.lambda_final)
+    row = recipe_trial(fine, "dcgan", 2, base=base, n=8, gan_width=p.width, n_train=p.n_train, progress=False)
+    assert get_model(fine, train=False).config == fine and get_model(base, train=False).config == base
+    for key in ("val_bitwise", "data_bitwise", "gan_bitwise"):
+        assert 0.0 <= row[key] <= 1.0
+    assert row["data_psnr"] > 0 and row["swd_fp_vs_train"] > 0 and row["iterations"] == 2

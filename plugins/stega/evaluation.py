@@ -17,7 +17,7 @@ from ganprint.plugins.stega.database import OPEN_WORLD_MATCH, FingerprintDatabas
 from ganprint.plugins.stega.pipeline import (IMAGE_SIZE, StegaPreset, clean_generator, database, fingerprinted_generator,
                                              steganography_model)
 from ganprint.plugins.stega.secrecy import estimate_fingerprint
-from ganprint.plugins.stega.train import decode_logits, embed, psnr
+from ganprint.plugins.stega.train import StegaConfig, decode_logits, embed, psnr
 from ganprint.plugins.stega.weights import StegaModel, get_model
 
 DETECTION_MARGIN_BITS = 3
@@ -72,6 +72,30 @@ def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",)) -
                     "swd_fp_vs_clean": swd(samples, clean_samples)}
         rows.append(row)
     return rows
+
+
+def recipe_trial(config: StegaConfig, family: str, iterations: int, base: StegaConfig | None = None, n: int = 500,
+                 gan_width: int = 16, n_train: int = 2000, progress: bool = True) -> dict[str, Any]:
+    """One row of the training-recipe study (docs/results/stega): the steganography model of
+    ``config`` (fine-tuned from ``base`` if given), one ``family`` GAN trained for ``iterations`` on
+    crops it fingerprinted, and how much of the fingerprint the GAN carries. Cached like a preset."""
+    from ganprint.datasets.gan_training import training_crops
+    from ganprint.datasets.swd import swd
+
+    from ganprint.plugins.stega.pipeline import generator_config
+
+    p = StegaPreset("recipe", config, families=(family,), iterations=iterations, width=gan_width, n_train=n_train,
+                    stega_base=base)
+    model = steganography_model(p, progress)
+    bits = database(p).fingerprints[family]
+    real = real_test_crops(p, n)
+    stego = embed(model.encoder, real, bits)
+    generator, _ = fingerprinted_generator(p, family, progress)
+    samples = gan_samples(generator, n, 1)
+    return {"family": family, "iterations": iterations, "val_bitwise": model.manifest["val"]["bitwise_acc"],
+            "data_bitwise": bitwise(model, stego, bits), "data_psnr": psnr(stego, real),
+            "gan_bitwise": bitwise(model, samples, bits),
+            "swd_fp_vs_train": swd(samples, training_crops(generator_config(p, family))[:n])}
 
 
 def attribution_table(p: StegaPreset, n: int = 500, held_out: Sequence[str] | None = None,
