@@ -116,3 +116,15 @@ def test_a_recipe_trial_trains_its_model_and_one_gan_and_scores_the_transfer(smo
     for key in ("val_bitwise", "data_bitwise", "gan_bitwise"):
         assert 0.0 <= row[key] <= 1.0
     assert row["data_psnr"] > 0 and row["swd_fp_vs_train"] > 0 and row["iterations"] == 2
+
+
+def test_open_world_holds_out_each_publisher_in_turn(smoke):
+    pipeline, p = smoke
+    from ganprint.plugins.stega.evaluation import attribution_table
+
+    table = attribution_table(p, n=6)
+    each = [table[f"open_world:{f}"] for f in p.families]
+    assert [r["held_out"] for r in each] == [[f] for f in p.families]
+    assert table["open_world"]["acc"] == pytest.approx(np.mean([r["acc"] for r in each]))
+    one = attribution_table(p, n=6, held_out=[p.families[0]])
+    assert one["open_world"] == each[0] and not any(k.startswith("open_world:") for k in one)
