@@ -1,8 +1,9 @@
 """``bench stega``: the artificial-fingerprint pipeline of Yu et al. 2021 on the GAN zoo.
 
-- ``bench stega build [--preset default] [--families dcgan,...] [--controls dcgan]``: trains (or
-  resumes) the steganography model, the fingerprinted generators and the clean controls, and
-  builds the ``zoo:stega`` dataset; each step is cached, an interrupted run continues;
+- ``bench stega build [--preset default] [--families dcgan,...] [--controls dcgan] [--jobs 2]``:
+  trains (or resumes) the steganography model, the fingerprinted generators and the clean controls
+  (``--jobs`` at a time), and builds the ``zoo:stega`` dataset; each step is cached, an interrupted
+  run continues;
 - ``bench stega eval --out DIR``: Tables 1–2, secrecy, and the robustness sweeps (PNGs) into DIR;
 - ``bench stega ship``: copies the trained fingerprinted generators into the package;
 - ``bench stega recipe --noise 0.2 --lambda 45 ...``: one row of the training-recipe study
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -37,6 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--families", default=None, help="comma list of families to train (default: all)")
     build.add_argument("--controls", default="", help="comma list of families whose clean control to train")
     build.add_argument("--no-dataset", action="store_true", help="train only, do not sample the dataset")
+    build.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                       help="generators trained at once, one process and one thread each (default: up to 2)")
     build.set_defaults(func=run_build)
     evaluate = commands.add_parser("eval", help="Tables 1-2, secrecy and robustness sweeps")
     evaluate.add_argument("--preset", default="default", help="zoo:stega preset (default: default)")
@@ -87,10 +91,12 @@ def run_build(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     pipeline = plugin_submodule("pipeline")
     p = _preset(args.preset)
-    for family in _names(args.families) or list(p.families):
+    families, controls = _names(args.families) or list(p.families), _names(args.controls)
+    pipeline.train_generators(p, families, controls, jobs=args.jobs)
+    for family in families:
         _, meta = pipeline.fingerprinted_generator(p, family)
         print(f"{family}: fingerprinted generator ready ({meta['config']['iterations']} iterations)")
-    for family in _names(args.controls):
+    for family in controls:
         pipeline.clean_generator(p, family)
         print(f"{family}: clean control ready")
     if not args.no_dataset:

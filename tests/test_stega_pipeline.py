@@ -128,3 +128,16 @@ def test_open_world_holds_out_each_publisher_in_turn(smoke):
     assert table["open_world"]["acc"] == pytest.approx(np.mean([r["acc"] for r in each]))
     one = attribution_table(p, n=6, held_out=[p.families[0]])
     assert one["open_world"] == each[0] and not any(k.startswith("open_world:") for k in one)
+
+
+def test_generators_trained_in_parallel_workers_equal_those_trained_in_process(smoke):
+    pipeline, p = smoke
+    from dataclasses import replace
+
+    parallel, serial = replace(p, name="parallel", seed=1), replace(p, name="serial", seed=1)
+    pipeline.train_generators(parallel, ["dcgan", "sngan"], controls=["dcgan"], jobs=2, progress=False)
+    pipeline.train_generators(serial, ["dcgan", "sngan"], controls=["dcgan"], jobs=1, progress=False)
+    for family in ("dcgan", "sngan"):
+        assert (pipeline.fingerprinted_generator(parallel, family)[1]["sha256"]
+                == pipeline.fingerprinted_generator(serial, family)[1]["sha256"])
+    assert pipeline.clean_generator(parallel, "dcgan")[1]["sha256"] == pipeline.clean_generator(serial, "dcgan")[1]["sha256"]

@@ -21,6 +21,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -205,6 +206,38 @@ def fingerprinted_generator(p: StegaPreset, family: str, progress: bool = True):
 def clean_generator(p: StegaPreset, family: str, progress: bool = True):
     """The control: the same generator config trained on the clean crops."""
     return _generator(p, family, False, progress)
+
+
+def _train_in_worker(p: StegaPreset, family: str, fingerprinted: bool, progress: bool) -> str:
+    import torch
+
+    torch.set_num_threads(1)
+    _generator(p, family, fingerprinted, progress)
+    return family if fingerprinted else f"{family} (clean control)"
+
+
+def train_generators(p: StegaPreset, families: Sequence[str], controls: Sequence[str] = (), jobs: int = 1,
+                     progress: bool = True) -> None:
+    """Train (or resume) the fingerprinted generators of ``families`` and the clean controls of
+    ``controls``, ``jobs`` at a time in separate processes of one torch thread each. The
+    steganography model is trained first, here, so the workers only read it."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import multiprocessing
+
+    tasks = [(family, True) for family in families] + [(family, False) for family in controls]
+    if jobs <= 1:
+        for family, fingerprinted in tasks:
+            _generator(p, family, fingerprinted, progress)
+        return
+    steganography_model(p, progress)
+    from tqdm.auto import tqdm
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_train_in_worker, p, family, fingerprinted, progress) for family, fingerprinted in tasks]
+        with tqdm(total=len(futures), desc="generators", unit="gan", disable=not progress) as bar:
+            for future in as_completed(futures):
+                bar.set_postfix_str(f"{future.result()} done")
+                bar.update()
 
 
 def _sample_seed(p: StegaPreset, family: str, split: str) -> int:
