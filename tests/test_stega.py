@@ -35,6 +35,19 @@ def tiny_model(tmp_path_factory):
     return folder
 
 
+def test_training_gives_the_same_model_whatever_the_process_drew_before():
+    from dataclasses import replace
+
+    from ganprint.plugins.stega.train import train_stega
+
+    config = replace(TINY, max_epochs=1, noise_std=0.2)
+    images = np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    first = train_stega(config, images[:32], images[32:], progress=False)[0].state_dict()
+    torch.randn(100)  # global torch random state moved on, as after any other training in the process
+    second = train_stega(config, images[:32], images[32:], progress=False)[0].state_dict()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
 def test_lambda_is_zero_until_accuracy_passes_then_ramps_linearly():
     schedule = LambdaSchedule(accept_acc=0.9, final=10.0, ramp_steps=4, momentum=0.0)
     assert [schedule.update(0.6) for _ in range(3)] == [0.0, 0.0, 0.0]

@@ -26,6 +26,7 @@ import torch
 from torch.nn import functional as F
 
 from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
+from ganprint.seeding import seed_everything
 from ganprint.training import History, predict_batched, to_tensor, train_epochs
 
 
@@ -163,6 +164,7 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
                 ) -> tuple[FingerprintEncoder, FingerprintDecoderNet, History, dict]:
     """Train E and D on uint8 crops (from the weights of ``init`` if given); return them (eval
     mode), the history and val metrics."""
+    seed_everything(config.seed)  # the initial weights, else they depend on what the process ran before
     encoder = FingerprintEncoder(config.n_bits, config.image_size, config.width)
     decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width)
     schedule = LambdaSchedule(config.accept_acc, config.lambda_final, config.ramp_steps)
