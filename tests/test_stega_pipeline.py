@@ -118,6 +118,23 @@ def test_a_recipe_trial_trains_its_model_and_one_gan_and_scores_the_transfer(smo
     assert row["data_psnr"] > 0 and row["swd_fp_vs_train"] > 0 and row["iterations"] == 2
 
 
+def test_the_default_preset_ships_its_models_and_generators():
+    """Building zoo:stega from a fresh install must not train for an hour: the default preset's
+    steganography model, its base and its fingerprinted generators are all in the package."""
+    import json
+
+    from ganprint.cache import config_key
+    from ganprint.plugins.stega import pipeline
+    from ganprint.plugins.stega.weights import SHIPPED, model_dir
+
+    p = pipeline.preset("default")
+    assert model_dir(p.stega).parent == SHIPPED and model_dir(p.stega_base).parent == SHIPPED
+    manifest = json.loads((pipeline.SHIPPED_GANS / "manifest.json").read_text())
+    assert manifest["preset_key"] == config_key(p.as_dict())
+    for family in p.families:
+        assert f"{family}-{p.iterations_of(family)}" in manifest["sha256"]
+
+
 def test_open_world_holds_out_each_publisher_in_turn(smoke):
     pipeline, p = smoke
     from ganprint.plugins.stega.evaluation import attribution_table
@@ -141,3 +158,22 @@ def test_generators_trained_in_parallel_workers_equal_those_trained_in_process(s
         assert (pipeline.fingerprinted_generator(parallel, family)[1]["sha256"]
                 == pipeline.fingerprinted_generator(serial, family)[1]["sha256"])
     assert pipeline.clean_generator(parallel, "dcgan")[1]["sha256"] == pipeline.clean_generator(serial, "dcgan")[1]["sha256"]
+
+
+def test_ship_copies_the_model_and_generators_and_drops_another_preset_s(smoke, tmp_path, monkeypatch):
+    import json
+
+    from ganprint.cache import config_key
+
+    pipeline, p = smoke
+    monkeypatch.setattr(pipeline, "SHIPPED", tmp_path)
+    monkeypatch.setattr(pipeline, "SHIPPED_GANS", tmp_path / "gans")
+    (tmp_path / "gans").mkdir()
+    (tmp_path / "gans" / "mmdgan-1200.safetensors").write_bytes(b"an older preset's generator")
+    pipeline.ship(p)
+    assert (tmp_path / config_key(p.stega.as_dict()) / "manifest.json").exists()
+    manifest = json.loads((tmp_path / "gans" / "manifest.json").read_text())
+    assert manifest["preset_key"] == config_key(p.as_dict())
+    assert sorted(manifest["sha256"]) == sorted(f"{f}-{p.iterations_of(f)}" for f in p.families)
+    assert sorted(x.name for x in (tmp_path / "gans").iterdir()) == sorted(
+        ["manifest.json"] + [f"{tag}{suffix}" for tag in manifest["sha256"] for suffix in (".json", ".safetensors")])
