@@ -18,6 +18,7 @@ import argparse
 import importlib
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument("--blur", type=float, default=0.0, help="max sigma of the training-time blur before the decoder")
     recipe.add_argument("--finetune-lambda", type=float, default=None, help="then fine-tune at this λ")
     recipe.add_argument("--finetune-epochs", type=int, default=8, help="epochs of the fine-tune (default: 8)")
+    recipe.add_argument("--psnr-target", type=float, default=0.0,
+                        help="calibrate the residual strength to this val PSNR in dB (of the fine-tune if any)")
     recipe.add_argument("--n", type=int, default=500, help="images scored (default: 500)")
     recipe.set_defaults(func=run_recipe)
 
@@ -123,7 +126,9 @@ def run_recipe(args: argparse.Namespace) -> int:
     base = None
     if args.finetune_lambda is not None:
         base, config = config, pipeline.refined(config, max_epochs=args.finetune_epochs,
-                                                lambda_final=args.finetune_lambda)
+                                                lambda_final=args.finetune_lambda, psnr_target=args.psnr_target)
+    else:
+        config = replace(config, psnr_target=args.psnr_target)
     row = plugin_submodule("evaluation").recipe_trial(config, args.family, args.iterations, base=base, n=args.n)
     print(json.dumps({"config": config.as_dict()} | row))
     return 0

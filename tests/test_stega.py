@@ -55,6 +55,37 @@ def test_lambda_is_zero_until_accuracy_passes_then_ramps_linearly():
     assert ramp == [0.0, 2.5, 5.0, 7.5, 10.0, 10.0]
 
 
+def test_calibrated_strength_puts_the_stego_images_at_the_target_psnr_and_is_saved(tmp_path):
+    from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
+    from ganprint.plugins.stega.train import calibrate_strength
+    from ganprint.plugins.stega.weights import StegaModel, load_model, save_model
+
+    torch.manual_seed(0)
+    encoder = FingerprintEncoder(TINY.n_bits, 32, TINY.width).eval()
+    images = np.random.default_rng(0).integers(30, 220, (16, 32, 32, 3), dtype=np.uint8)
+    bits = np.random.default_rng(1).integers(0, 2, (16, TINY.n_bits), dtype=np.uint8)
+    raw = psnr(embed(encoder, images, bits), images)
+    for target in (raw - 6.0, raw + 6.0):
+        encoder.strength = calibrate_strength(encoder, images, bits, target)
+        assert abs(psnr(embed(encoder, images, bits), images) - target) < 0.1
+    assert encoder.strength < 1.0  # the last target was above the raw PSNR: a fainter residual
+    save_model(tmp_path, StegaModel(TINY, encoder, FingerprintDecoderNet(TINY.n_bits, 32, TINY.width), {}))
+    assert load_model(tmp_path).encoder.strength == encoder.strength
+
+
+def test_selection_with_a_psnr_target_prefers_the_fingerprint_that_survives_noise():
+    targeted = StegaConfig(secrecy_weight=0.0, psnr_target=35.0)
+    robust = {"bitwise_acc": 0.99, "noisy_bitwise": 0.95, "psnr": 35.2, "forged_bitwise": 0.9}
+    fragile = {"bitwise_acc": 1.0, "noisy_bitwise": 0.90, "psnr": 37.0, "forged_bitwise": 0.9}
+    too_loud = {"bitwise_acc": 1.0, "noisy_bitwise": 0.99, "psnr": 34.0, "forged_bitwise": 0.9}
+    assert selection_score(robust, True, targeted) > selection_score(fragile, True, targeted)
+    assert selection_score(robust, True, targeted) > selection_score(too_loud, True, targeted)
+    # without a target, the fainter fingerprint wins, as before
+    assert selection_score(fragile, True, StegaConfig(secrecy_weight=0.0)) > selection_score(
+        robust, True, StegaConfig(secrecy_weight=0.0))
+    assert "psnr_target" not in StegaConfig().as_dict() and targeted.as_dict()["psnr_target"] == 35.0
+
+
 def test_selection_never_keeps_a_model_that_lost_its_fingerprint():
     plain, secret = StegaConfig(secrecy_weight=0.0), StegaConfig(secrecy_weight=1.0)
     faint = {"bitwise_acc": 0.51, "psnr": 66.0, "forged_bitwise": 0.4}

@@ -20,7 +20,10 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 
 class FingerprintEncoder(nn.Module):
-    """E(x, w) → stego image: bits → dense → spatial map → concat with the image → U-Net."""
+    """E(x, w) → stego image: bits → dense → spatial map → concat with the image → U-Net.
+
+    ``strength`` scales the residual the U-Net adds (1 in training); a model trained with a PSNR
+    target stores the strength that puts its val stego images at that target (see ``train``)."""
 
     def __init__(self, n_bits: int, image_size: int = 32, width: int = 16) -> None:
         super().__init__()
@@ -36,6 +39,7 @@ class FingerprintEncoder(nn.Module):
         self.up1 = nn.Sequential(_conv(4 * w + 2 * w, 2 * w), _conv(2 * w, 2 * w))
         self.up0 = _conv(2 * w + w + 4, w)
         self.residual = nn.Conv2d(w, 3, 1)
+        self.strength = 1.0
 
     def fingerprint_map(self, bits: torch.Tensor) -> torch.Tensor:
         """(N, n_bits) → (N, 1, S, S): the dense layer's output upsampled to the image size."""
@@ -50,7 +54,8 @@ class FingerprintEncoder(nn.Module):
         d2 = self.down2(d1)
         u1 = self.up1(torch.cat([F.interpolate(d2, scale_factor=2, mode="nearest"), d1], dim=1))
         u0 = self.up0(torch.cat([F.interpolate(u1, scale_factor=2, mode="nearest"), d0, inputs], dim=1))
-        return images + self.residual(u0)
+        residual = self.residual(u0)
+        return images + (residual if self.strength == 1.0 else self.strength * residual)
 
 
 class FingerprintDecoderNet(nn.Module):

@@ -55,12 +55,13 @@ class StegaConfig:
     base: str = ""
     blur_sigma: float = 0.0
     noise_std: float = 0.0
+    psnr_target: float = 0.0
 
     def as_dict(self) -> dict:
         """The config as a dict; an empty ``base`` and switched-off perturbations are left out, so
         keys of models trained before they existed stay put."""
         config = asdict(self)
-        for name, off in (("base", ""), ("blur_sigma", 0.0), ("noise_std", 0.0)):
+        for name, off in (("base", ""), ("blur_sigma", 0.0), ("noise_std", 0.0), ("psnr_target", 0.0)):
             if config[name] == off:
                 del config[name]
         return config
@@ -86,6 +87,10 @@ class LambdaSchedule:
         self.ramp_start: int | None = None
         self.step = 0
 
+    @property
+    def ramped(self) -> bool:
+        return self.ramp_start is not None and self.step - self.ramp_start >= self.ramp_steps
+
     def update(self, batch_acc: float) -> float:
         """Record this step's bitwise accuracy; return the λ for the step."""
         self.running_acc = self.momentum * self.running_acc + (1 - self.momentum) * batch_acc
@@ -94,6 +99,23 @@ class LambdaSchedule:
         lam = 0.0 if self.ramp_start is None else self.final * min(1.0, (self.step - self.ramp_start) / self.ramp_steps)
         self.step += 1
         return lam
+
+
+def calibrate_strength(encoder: FingerprintEncoder, images: np.ndarray, bits: np.ndarray, target_psnr: float,
+                       rounds: int = 3) -> float:
+    """The residual strength that puts the uint8 stego images of ``images`` at ``target_psnr`` dB.
+
+    Scaling the residual by α scales its MSE by α², so α = 10^((PSNR − target) / 20) lands on the
+    target up to the uint8 rounding and clipping; a few rounds of the same step absorb those."""
+    was = encoder.strength
+    strength = 1.0
+    try:
+        for _ in range(rounds):
+            encoder.strength = strength
+            strength *= 10 ** ((psnr(embed(encoder, images, bits), images) - target_psnr) / 20)
+    finally:
+        encoder.strength = was
+    return float(strength)
 
 
 def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -151,10 +173,14 @@ def stego_losses(encoder: FingerprintEncoder, decoder: FingerprintDecoderNet, im
 def selection_score(metrics: Mapping[str, float], ramped: bool, config: StegaConfig) -> float:
     """The validation score the best epoch is chosen by: bitwise accuracy − 1 until λ is fully
     ramped and whenever accuracy is below ``accept_acc`` (so a model that traded its fingerprint
-    for fidelity is never kept); otherwise accuracy + (PSNR − 30) / 100, minus the forged
-    accuracy's excess over chance when the model is trained for secrecy."""
+    for fidelity is never kept). With a ``psnr_target``: the bitwise accuracy through the training
+    noise (the most robust fingerprint), minus each dB the PSNR falls short of the target.
+    Otherwise accuracy + (PSNR − 30) / 100, minus the forged accuracy's excess over chance when the
+    model is trained for secrecy."""
     if not ramped or metrics["bitwise_acc"] < config.accept_acc:
         return metrics["bitwise_acc"] - 1.0
+    if config.psnr_target > 0:
+        return metrics.get("noisy_bitwise", metrics["bitwise_acc"]) - max(0.0, config.psnr_target - metrics["psnr"])
     forgery = max(0.0, metrics["forged_bitwise"] - 0.5) if config.secrecy_weight > 0 else 0.0
     return metrics["bitwise_acc"] + (metrics["psnr"] - 30) / 100 - forgery
 
@@ -198,17 +224,27 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
         return {k: float(v.detach()) for k, v in terms.items()} | {"lambda": lam}
 
     val_bits = random_bits(len(val_images), config.n_bits, np.random.default_rng([config.seed, 2]))
+    val_log: list[dict[str, float]] = []
 
     def evaluate() -> float:
-        ramped = schedule.ramp_start is not None and schedule.step - schedule.ramp_start >= config.ramp_steps
-        return selection_score(validate(encoder, decoder, val_images, val_bits), ramped, config)
+        if config.psnr_target > 0:
+            encoder.strength = calibrate_strength(encoder, val_images, val_bits, config.psnr_target)
+        metrics = validate(encoder, decoder, val_images, val_bits, noise_std=config.noise_std, seed=config.seed)
+        val_log.append(metrics | {"strength": encoder.strength})
+        encoder.strength = 1.0  # training goes on at the raw residual
+        return selection_score(metrics, schedule.ramped, config)
 
     history = train_epochs(step, [train_images], {"encoder": encoder, "decoder": decoder, "adam": optimizer},
                            batch_size=config.batch_size, max_epochs=config.max_epochs, seed=config.seed,
                            evaluate=evaluate, patience=config.max_epochs, desc="stega", progress=progress)
+    for losses, metrics in zip(history.losses, val_log):
+        losses.update({f"val_{name}": value for name, value in metrics.items()})
+    if history.best_epoch >= 0:
+        encoder.strength = val_log[history.best_epoch]["strength"]
     encoder.eval()
     decoder.eval()
-    return encoder, decoder, history, validate(encoder, decoder, val_images, val_bits)
+    return encoder, decoder, history, validate(encoder, decoder, val_images, val_bits,
+                                               noise_std=config.noise_std, seed=config.seed)
 
 
 @torch.no_grad()
@@ -238,15 +274,21 @@ def decode_logits(decoder: FingerprintDecoderNet, images: np.ndarray, batch_size
 
 
 def validate(encoder: FingerprintEncoder, decoder: FingerprintDecoderNet, images: np.ndarray,
-             bits: np.ndarray) -> dict[str, float]:
+             bits: np.ndarray, noise_std: float = 0.0, seed: int = 0) -> dict[str, float]:
     """Bitwise accuracy of decoding the uint8 stego images, their PSNR to the covers, and the
     bitwise accuracy of a forgery: the mean residual of the first half's images, all embedded with
-    the first fingerprint, added to the second half's clean images."""
+    the first fingerprint, added to the second half's clean images. With ``noise_std``, also the
+    bitwise accuracy through Gaussian noise of that std (on the [−1, 1] scale, drawn from ``seed``)."""
     stego = embed(encoder, images, bits)
     decoded = (decode_logits(decoder, stego) > 0).astype(np.uint8)
+    metrics = {}
+    if noise_std > 0:
+        noise = np.random.default_rng([seed, 4]).normal(0, noise_std * 127.5, stego.shape)
+        noisy = np.clip(np.rint(stego + noise), 0, 255).astype(np.uint8)
+        metrics["noisy_bitwise"] = float(np.mean((decode_logits(decoder, noisy) > 0) == bits))
     half = len(images) // 2
     shared = embed(encoder, images[:half], bits[0]).astype(np.float32) - images[:half]
     forged = np.clip(np.rint(images[half:] + shared.mean(axis=0)), 0, 255).astype(np.uint8)
     forged_bits = (decode_logits(decoder, forged) > 0).astype(np.uint8)
     return {"bitwise_acc": float(np.mean(decoded == bits)), "psnr": psnr(stego, images),
-            "forged_bitwise": float(np.mean(forged_bits == bits[0]))}
+            "forged_bitwise": float(np.mean(forged_bits == bits[0]))} | metrics

@@ -43,7 +43,8 @@ def model_dir(config: StegaConfig) -> Path:
 
 def save_model(folder: Path, model: StegaModel) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = dict(model.manifest, config=model.config.as_dict(), sha256={
+    strength = {"strength": model.encoder.strength} if model.encoder.strength != 1.0 else {}
+    manifest = dict(model.manifest, config=model.config.as_dict(), **strength, sha256={
         name: save_weights(folder / f"{name}.safetensors", module)
         for name, module in (("encoder", model.encoder), ("decoder", model.decoder))})
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -58,6 +59,7 @@ def load_model(folder: Path) -> StegaModel:
     for name, module in (("encoder", encoder), ("decoder", decoder)):
         load_weights(Path(folder) / f"{name}.safetensors", module, manifest["sha256"][name])
         module.eval()
+    encoder.strength = float(manifest.get("strength", 1.0))
     return StegaModel(config, encoder, decoder, manifest)
 
 
