@@ -2,6 +2,8 @@
 decoder shapes, the attributor on a tiny trained model, model perturbations and secrecy attacks."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -36,8 +38,6 @@ def tiny_model(tmp_path_factory):
 
 
 def test_training_gives_the_same_model_whatever_the_process_drew_before():
-    from dataclasses import replace
-
     from ganprint.plugins.stega.train import train_stega
 
     config = replace(TINY, max_epochs=1, noise_std=0.2)
@@ -56,7 +56,6 @@ def test_lambda_is_zero_until_accuracy_passes_then_ramps_linearly():
 
 
 def test_calibrated_strength_puts_the_stego_images_at_the_target_psnr_and_is_saved(tmp_path):
-    from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
     from ganprint.plugins.stega.train import calibrate_strength
     from ganprint.plugins.stega.weights import StegaModel, load_model, save_model
 
@@ -71,6 +70,23 @@ def test_calibrated_strength_puts_the_stego_images_at_the_target_psnr_and_is_sav
     assert encoder.strength < 1.0  # the last target was above the raw PSNR: a fainter residual
     save_model(tmp_path, StegaModel(TINY, encoder, FingerprintDecoderNet(TINY.n_bits, 32, TINY.width), {}))
     assert load_model(tmp_path).encoder.strength == encoder.strength
+
+
+def test_the_decoder_phase_leaves_the_encoder_and_its_crops_as_they_were():
+    from ganprint.plugins.stega.train import train_stega
+
+    images = np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    plain = replace(TINY, max_epochs=1, noise_std=0.2, psnr_target=30.0)
+    phased = replace(plain, decoder_epochs=1, attenuation=0.3)
+    enc_a, dec_a, _, _ = train_stega(plain, images[:32], images[32:], progress=False)
+    enc_b, dec_b, history, _ = train_stega(phased, images[:32], images[32:], progress=False)
+    assert enc_a.strength == enc_b.strength
+    assert all(torch.equal(a, b) for a, b in zip(enc_a.state_dict().values(), enc_b.state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(dec_a.state_dict().values(), dec_b.state_dict().values()))
+    assert all(p.requires_grad for p in enc_b.parameters())
+    assert history.losses[-1]["decoder_phase"] == 1.0 and "val_noisy_bitwise" in history.losses[-1]
+    bits = np.ones(TINY.n_bits, np.uint8)
+    assert np.array_equal(embed(enc_a, images[:4], bits), embed(enc_b, images[:4], bits))
 
 
 def test_selection_with_a_psnr_target_prefers_the_fingerprint_that_survives_noise():

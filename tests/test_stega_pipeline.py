@@ -135,6 +135,15 @@ def test_the_default_preset_ships_its_models_and_generators():
         assert f"{family}-{p.iterations_of(family)}" in manifest["sha256"]
 
 
+def test_the_cache_of_crops_and_gans_ignores_the_decoder_phase(smoke):
+    pipeline, p = smoke
+    from dataclasses import replace
+
+    phased = replace(p, stega=replace(p.stega, decoder_epochs=2, attenuation=0.3))
+    assert pipeline.work_dir(phased) == pipeline.work_dir(p)
+    assert pipeline.work_dir(replace(p, stega=replace(p.stega, noise_std=0.1))) != pipeline.work_dir(p)
+
+
 def test_open_world_holds_out_each_publisher_in_turn(smoke):
     pipeline, p = smoke
     from ganprint.plugins.stega.evaluation import attribution_table
