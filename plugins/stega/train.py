@@ -15,6 +15,12 @@ are unrelated to the fingerprint), and subtracted from the group's stego images,
 which must still decode to the fingerprint. Weighted by ``secrecy_weight`` (0 gives the paper's
 plain objective) and switched on with the λ ramp: before the decoder reads anything the two goals
 only fight each other. This forces the fingerprint to depend on the image content.
+
+Beyond the paper (docs/results/stega): with a ``psnr_target`` the residual strength is calibrated
+after every epoch so that the val stego images sit at exactly that PSNR, and the epoch kept is the
+one whose fingerprint best survives the training noise at that fidelity (``calibrate_strength``);
+``decoder_epochs`` then train the decoder alone on fingerprints scaled down at random, to no less
+than ``attenuation`` (``refine_decoder``), leaving the encoder, and so the stego images, unchanged.
 """
 from __future__ import annotations
 
