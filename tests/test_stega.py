@@ -83,7 +83,6 @@ def test_the_decoder_phase_leaves_the_encoder_and_its_crops_as_they_were():
     assert enc_a.strength == enc_b.strength
     assert all(torch.equal(a, b) for a, b in zip(enc_a.state_dict().values(), enc_b.state_dict().values()))
     assert not all(torch.equal(a, b) for a, b in zip(dec_a.state_dict().values(), dec_b.state_dict().values()))
-    assert all(p.requires_grad for p in enc_b.parameters())
     assert history.losses[-1]["decoder_phase"] == 1.0 and "val_noisy_bitwise" in history.losses[-1]
     bits = np.ones(TINY.n_bits, np.uint8)
     assert np.array_equal(embed(enc_a, images[:4], bits), embed(enc_b, images[:4], bits))

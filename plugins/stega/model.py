@@ -54,8 +54,7 @@ class FingerprintEncoder(nn.Module):
         d2 = self.down2(d1)
         u1 = self.up1(torch.cat([F.interpolate(d2, scale_factor=2, mode="nearest"), d1], dim=1))
         u0 = self.up0(torch.cat([F.interpolate(u1, scale_factor=2, mode="nearest"), d0, inputs], dim=1))
-        residual = self.residual(u0)
-        return images + (residual if self.strength == 1.0 else self.strength * residual)
+        return images + self.strength * self.residual(u0)
 
 
 class FingerprintDecoderNet(nn.Module):

@@ -246,8 +246,7 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
     history = train_epochs(step, [train_images], {"encoder": encoder, "decoder": decoder, "adam": optimizer},
                            batch_size=config.batch_size, max_epochs=config.max_epochs, seed=config.seed,
                            evaluate=evaluate, patience=config.max_epochs, desc="stega", progress=progress)
-    for losses, metrics in zip(history.losses, val_log):
-        losses.update({f"val_{name}": value for name, value in metrics.items()})
+    _log_val(history.losses, val_log)
     if history.best_epoch >= 0:
         encoder.strength = val_log[history.best_epoch]["strength"]
     encoder.eval()
@@ -268,8 +267,6 @@ def refine_decoder(config: StegaConfig, encoder: FingerprintEncoder, decoder: Fi
     fainter copy. The stego images, and so everything trained on them, are unchanged. The kept epoch
     is the one most accurate through the training noise on val. Returns the phase's per-epoch log."""
     encoder.eval()
-    for parameter in encoder.parameters():
-        parameter.requires_grad_(False)
     optimizer = torch.optim.Adam(decoder.parameters(), lr=config.learning_rate / 10)
     rng = np.random.default_rng([config.seed, 5])
     perturb = TrainingPerturbation(config.blur_sigma, config.noise_std, config.seed + 1)
@@ -297,10 +294,16 @@ def refine_decoder(config: StegaConfig, encoder: FingerprintEncoder, decoder: Fi
     history = train_epochs(step, [train_images], {"decoder": decoder, "adam": optimizer}, batch_size=config.batch_size,
                            max_epochs=config.decoder_epochs, seed=config.seed, evaluate=evaluate,
                            patience=config.decoder_epochs, desc="stega decoder", progress=progress)
-    for parameter in encoder.parameters():
-        parameter.requires_grad_(True)
-    return [losses | {f"val_{name}": value for name, value in metrics.items()} | {"decoder_phase": 1.0,
-            "kept": float(epoch == history.best_epoch)} for epoch, (losses, metrics) in enumerate(zip(history.losses, log))]
+    _log_val(history.losses, log)
+    for epoch, losses in enumerate(history.losses):
+        losses.update(decoder_phase=1.0, kept=float(epoch == history.best_epoch))
+    return history.losses
+
+
+def _log_val(losses: list[dict[str, float]], val_log: list[dict[str, float]]) -> None:
+    """Add each epoch's val metrics to its logged losses, as ``val_<name>``."""
+    for epoch_losses, metrics in zip(losses, val_log):
+        epoch_losses.update({f"val_{name}": value for name, value in metrics.items()})
 
 
 @torch.no_grad()
