@@ -63,6 +63,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument("--finetune-epochs", type=int, default=8, help="epochs of the fine-tune (default: 8)")
     recipe.add_argument("--psnr-target", type=float, default=0.0,
                         help="calibrate the residual strength to this val PSNR in dB (of the fine-tune if any)")
+    recipe.add_argument("--decoder-epochs", type=int, default=0,
+                        help="then train the decoder alone this many epochs on fainter fingerprints (default: 0)")
+    recipe.add_argument("--attenuation", type=float, default=0.3,
+                        help="weakest residual strength the decoder phase trains on (default: 0.3)")
     recipe.add_argument("--n", type=int, default=500, help="images scored (default: 500)")
     recipe.set_defaults(func=run_recipe)
 
@@ -129,6 +133,8 @@ def run_recipe(args: argparse.Namespace) -> int:
                                                 lambda_final=args.finetune_lambda, psnr_target=args.psnr_target)
     else:
         config = replace(config, psnr_target=args.psnr_target)
+    if args.decoder_epochs:
+        config = replace(config, decoder_epochs=args.decoder_epochs, attenuation=args.attenuation)
     row = plugin_submodule("evaluation").recipe_trial(config, args.family, args.iterations, base=base, n=args.n)
     print(json.dumps({"config": config.as_dict()} | row))
     return 0
