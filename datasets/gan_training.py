@@ -5,7 +5,10 @@ minibatch size, initialisation seed, and its training set (``n_train`` real trai
 which ``trainset_diff`` are swapped for other training-region crops, Yu et al. 2019 §4.2
 "real subset diff #i"). The data order is :func:`ganprint.training.sample_indices` of the
 ``data_seed``, the same for every run of an experiment, so runs that differ in the seed or in a
-few training images see the same minibatch positions in the same order.
+few training images see the same minibatch positions in the same order. Two training-recipe
+options change how it is trained, for every family alike: ``augment``, a DiffAugment policy
+(:mod:`ganprint.datasets.gan_augment`), and ``ema``, the decay of a generator moving average that
+overrides the family's own (ProGAN keeps one at 0.999, the others none).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ganprint.datasets.gan_augment import AugmentedDiscriminator, parse_policy
 from ganprint.datasets.gan_families import FAMILIES, Z_DIM
 from ganprint.datasets.realset import sample_crops
 from ganprint.seeding import seed_everything
@@ -38,10 +42,15 @@ class GeneratorConfig:
     n_train: int = 2000
     trainset_diff: int = 0
     data_seed: int = 0
+    augment: str = ""
+    ema: float | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"unknown GAN family {self.family!r}; known: {', '.join(FAMILIES)}")
+        parse_policy(self.augment)
+        if self.ema is not None and not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be in [0, 1); got {self.ema}")
         if not 0 <= self.trainset_diff <= self.n_train:
             raise ValueError(f"trainset_diff must be in 0..n_train; got {self.trainset_diff}")
 
@@ -51,7 +60,16 @@ class GeneratorConfig:
         return f"{self.family}-s{self.seed}-d{self.trainset_diff}"
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The fields, without the training-recipe options left at their defaults (so configs
+        written before those options existed, e.g. in the shipped manifest, still compare equal)."""
+        d = asdict(self)
+        for key, default in RECIPE_DEFAULTS.items():
+            if d[key] == default:
+                del d[key]
+        return d
+
+
+RECIPE_DEFAULTS = {"augment": "", "ema": None}
 
 
 def training_crops(config: GeneratorConfig) -> np.ndarray:
@@ -80,11 +98,14 @@ def train_generator(config: GeneratorConfig, checkpoint: Path | None = None, *, 
     ``images`` (uint8) replace the training crops, e.g. their fingerprinted copies (Yu et al. 2021 §3)."""
     family = FAMILIES[config.family]
     G, D = build(config)
+    policy = parse_policy(config.augment)
+    D_seen = AugmentedDiscriminator(D, policy) if policy else D
+    ema = family.ema if config.ema is None else config.ema
     opt_g = torch.optim.Adam(G.parameters(), lr=family.lr[0], betas=family.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=family.lr[1], betas=family.betas)
     modules: dict = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d}
     G_ema = None
-    if family.ema:
+    if ema:
         G_ema = copy.deepcopy(G).requires_grad_(False)
         modules["G_ema"] = G_ema
     real_all = to_tensor(training_crops(config) if images is None else images, torch.device("cpu"))
@@ -95,19 +116,19 @@ def train_generator(config: GeneratorConfig, checkpoint: Path | None = None, *, 
         fake = G(torch.randn(b, Z_DIM))
         fake2 = G(torch.randn(b, Z_DIM)) if family.second_fake else None
         opt_d.zero_grad(set_to_none=True)
-        d_loss = family.d_loss(D, real, fake, fake2)
+        d_loss = family.d_loss(D_seen, real, fake, fake2)
         d_loss.backward()
         opt_d.step()
         opt_g.zero_grad(set_to_none=True)
         D.requires_grad_(False)
-        g_loss = family.g_loss(D, real, fake, fake2)
+        g_loss = family.g_loss(D_seen, real, fake, fake2)
         g_loss.backward()
         D.requires_grad_(True)
         opt_g.step()
         if G_ema is not None:
             with torch.no_grad():
                 for pe, p in zip(G_ema.parameters(), G.parameters()):
-                    pe.lerp_(p, 1 - family.ema)
+                    pe.lerp_(p, 1 - ema)
                 for be, bb in zip(G_ema.buffers(), G.buffers()):
                     be.copy_(bb)
         return {"d": d_loss.item(), "g": g_loss.item()}

@@ -74,7 +74,8 @@ def cache_key(preset: Preset, experiment: str) -> str:
         manifest = zoo_weights.read_manifest()
         weights = {label: manifest.get(zoo_weights.entry_key(preset.name, c), {}).get("sha256")
                    for label, c in preset.experiment(experiment).items()}
-    return config_key({"version": FORMAT_VERSION, "preset": asdict(preset), "experiment": experiment,
+    described = asdict(preset) | {"template": preset.template.as_dict()}
+    return config_key({"version": FORMAT_VERSION, "preset": described, "experiment": experiment,
                        "weights": weights, "real_seed": REAL_SEED, "sample_seed": SAMPLE_SEED})
 
 

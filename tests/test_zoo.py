@@ -47,8 +47,9 @@ def test_same_seed_same_generator_other_seed_other_generator():
     assert not np.array_equal(a, c)
 
 
-def test_training_interrupted_at_a_checkpoint_resumes_to_identical_weights(tmp_path):
-    config = replace(TINY, family="progan")
+@pytest.mark.parametrize("config", [replace(TINY, family="progan"),
+                                    replace(TINY, augment="translation,cutout", ema=0.9)], ids=["progan", "augmented"])
+def test_training_interrupted_at_a_checkpoint_resumes_to_identical_weights(tmp_path, config):
     straight, _ = train_generator(config, tmp_path / "a.pt", progress=False, checkpoint_every=5)
 
     class Interrupt(Exception):

@@ -208,7 +208,7 @@ def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool 
         return load_weights(folder / f"{tag}.safetensors", generator_module(config), meta["sha256"]).eval(), meta
     images = fingerprinted_crops(p, family, steganography_model(p, progress)) if fingerprinted else None
     kind = family if fingerprinted else f"{family}.clean"
-    checkpoint = work_dir(p) / "checkpoints" / f"{kind}-{config_key(asdict(replace(config, iterations=0)))}.pt"
+    checkpoint = work_dir(p) / "checkpoints" / f"{kind}-{config_key(replace(config, iterations=0).as_dict())}.pt"
     started = time.time()
     generator, log = train_generator(config, checkpoint, progress=progress, checkpoint_every=100, images=images)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,88 @@
+"""The zoo's training-recipe options: DiffAugment of the discriminator's inputs, generator EMA."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from ganprint.datasets.gan_augment import augment, parse_policy
+from ganprint.datasets.gan_training import GeneratorConfig, sample, train_generator
+from ganprint.datasets.zoo_presets import PRESETS
+from ganprint.training import torch_threads
+
+TINY = GeneratorConfig("dcgan", image_size=16, width=4, iterations=6, batch_size=8, n_train=64)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    with torch_threads(1):
+        yield
+
+
+def test_policy_names_are_checked_and_ordered_colour_first():
+    assert parse_policy("") == ()
+    assert parse_policy("cutout, translation,color") == ("color", "translation", "cutout")
+    with pytest.raises(ValueError, match="rotation"):
+        parse_policy("translation,rotation")
+    with pytest.raises(ValueError, match="rotation"):
+        GeneratorConfig("dcgan", 16, 4, 2, augment="rotation")
+
+
+def test_translation_shifts_each_image_by_at_most_an_eighth_with_zero_padding():
+    torch.manual_seed(0)
+    x = torch.rand(16, 3, 32, 32) + 1  # no zeros inside, so padding is recognisable
+    y = augment(x, ("translation",))
+    shifts = set()
+    for a, b in zip(x, y):
+        matches = [(dy, dx) for dy in range(-4, 5) for dx in range(-4, 5)
+                   if torch.equal(b[:, 4:28, 4:28], torch.roll(a, (dy, dx), (1, 2))[:, 4:28, 4:28])]
+        assert len(matches) == 1
+        dy, dx = matches[0]
+        shifts.add((dy, dx))
+        # what was shifted in from outside the image is zero, and nothing else is
+        inside = torch.zeros(32, 32, dtype=torch.bool)
+        inside[max(dy, 0):32 + min(dy, 0), max(dx, 0):32 + min(dx, 0)] = True
+        assert (b[:, ~inside] == 0).all() and (b[:, inside] != 0).all()
+    assert len(shifts) > 4  # fresh parameters per image
+
+
+def test_cutout_zeroes_at_most_a_quarter_and_leaves_the_rest():
+    torch.manual_seed(0)
+    x = torch.rand(32, 3, 16, 16) + 1
+    y = augment(x, ("cutout",))
+    zero = (y == 0).all(1)
+    assert ((y == x) | (y == 0)).all()
+    share = zero.float().mean((1, 2))
+    assert (share > 0).all() and (share <= 0.25).all() and (share == 0.25).any()
+
+
+def test_colour_changes_images_differently_and_passes_gradients():
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 8, 8, requires_grad=True)
+    y = augment(x, parse_policy("color,translation,cutout"))
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    ratios = (y.detach() / x.detach()).flatten(1).mean(1)
+    assert len(set(np.round(ratios.numpy(), 4))) == 4
+
+
+def test_recipe_options_left_at_defaults_keep_old_configs_equal():
+    assert "augment" not in TINY.as_dict() and "ema" not in TINY.as_dict()
+    assert GeneratorConfig(**TINY.as_dict()) == TINY
+    changed = replace(TINY, augment="translation", ema=0.99)
+    assert changed.as_dict()["augment"] == "translation" and GeneratorConfig(**changed.as_dict()) == changed
+    assert all("augment" not in p.template.as_dict() for p in PRESETS.values())
+    with pytest.raises(ValueError, match="ema"):
+        replace(TINY, ema=1.0)
+
+
+def test_augmented_training_with_ema_is_deterministic_and_changes_the_generator():
+    config = replace(TINY, augment="translation,cutout", ema=0.9)
+    a = sample(train_generator(config, progress=False)[0], 8, seed=1)
+    b = sample(train_generator(config, progress=False)[0], 8, seed=1)
+    np.testing.assert_array_equal(a, b)
+    plain = sample(train_generator(replace(config, augment=""), progress=False)[0], 8, seed=1)
+    no_ema = sample(train_generator(replace(config, ema=0.0), progress=False)[0], 8, seed=1)
+    assert not np.array_equal(a, plain) and not np.array_equal(a, no_ema)
