@@ -3,7 +3,7 @@ a changed width, generator moving average (EMA) and DiffAugment policy, its SWD 
 training crops printed at each stop (resuming from the checkpoint ``NAME.pt`` between stops). Not
 part of the preset:
 
-    python docs/results/zoo/recipe_experiment.py NAME FAMILY WIDTH EMA STOPS [--augment POLICY] [--resume CHECKPOINT]
+    python docs/results/zoo/recipe_experiment.py NAME FAMILY WIDTH EMA STOPS [--augment POLICY] [--seed S] [--resume CHECKPOINT]
     python docs/results/zoo/recipe_experiment.py w32ema dcgan 32 0.999 1000,2000,4000,8000,12000,16000
     python docs/results/zoo/recipe_experiment.py w32ema_t dcgan 32 0.999 2000,4000,8000,12000,16000 --augment translation
     python docs/results/zoo/recipe_experiment.py longer dcgan 16 0 6000 --resume ~/.cache/ganprint/zoo-train/default/dcgan-s0-d0.pt
@@ -27,6 +27,7 @@ parser.add_argument("width", type=int)
 parser.add_argument("ema", type=float, help="generator moving-average decay (0: none)")
 parser.add_argument("stops", help="comma-separated iteration counts to report at")
 parser.add_argument("--augment", default="", help="DiffAugment policy, e.g. translation or color,translation,cutout")
+parser.add_argument("--seed", type=int, default=0, help="initialisation seed (default: 0)")
 parser.add_argument("--resume", help="a checkpoint to start from (copied to NAME.pt)")
 args = parser.parse_args()
 
@@ -38,7 +39,7 @@ template = dict(image_size=32, batch_size=32, n_train=2000)
 base = real = None
 for iterations in (int(s) for s in args.stops.split(",")):
     config = GeneratorConfig(args.family, width=args.width, iterations=iterations, ema=args.ema,
-                             augment=args.augment, **template)
+                             augment=args.augment, seed=args.seed, **template)
     if base is None:
         base, real = swd_reference(config)
     start = time.time()
