@@ -247,12 +247,16 @@ def train_iterations(
     return log
 
 
-def save_weights(path: Path, module: torch.nn.Module, metadata: Mapping[str, str] | None = None) -> str:
-    """Save a module's state dict as safetensors (atomically); return the file's sha256."""
+def save_weights(path: Path, module: torch.nn.Module, metadata: Mapping[str, str] | None = None,
+                 dtype: torch.dtype | None = None) -> str:
+    """Save a module's state dict as safetensors (atomically); return the file's sha256.
+    ``dtype`` stores its floating-point tensors in that precision (they load back into the module's
+    own precision)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    tensors = {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().cpu().contiguous()
+               for k, v in module.state_dict().items()}
     save_file(tensors, str(tmp), metadata=dict(metadata or {}))
     os.replace(tmp, path)
     return file_sha256(path)

@@ -58,11 +58,12 @@ def _generators(preset: Preset, experiment: str) -> dict:
         return {label: train_generator(c, progress=False)[0] for label, c in configs.items()}
     from ganprint.datasets import zoo_weights
 
-    manifest = zoo_weights.read_manifest()
+    directory = zoo_weights.weights_dir(preset)
+    manifest = zoo_weights.read_manifest(directory)
     missing = [c.name for c in configs.values() if zoo_weights.entry_key(preset.name, c) not in manifest]
     if missing:
         raise zoo_weights.missing_error(preset.name, missing)
-    return {label: zoo_weights.load_generator(preset.name, c) for label, c in configs.items()}
+    return {label: zoo_weights.load_generator(preset.name, c, directory) for label, c in configs.items()}
 
 
 def cache_key(preset: Preset, experiment: str) -> str:
@@ -71,10 +72,12 @@ def cache_key(preset: Preset, experiment: str) -> str:
     if preset.shipped:
         from ganprint.datasets import zoo_weights
 
-        manifest = zoo_weights.read_manifest()
+        manifest = zoo_weights.read_manifest(zoo_weights.weights_dir(preset))
         weights = {label: manifest.get(zoo_weights.entry_key(preset.name, c), {}).get("sha256")
                    for label, c in preset.experiment(experiment).items()}
-    described = asdict(preset) | {"template": preset.template.as_dict()}
+    # where the weights are kept and their storage precision show in their sha256 already
+    described = {k: v for k, v in asdict(preset).items() if k not in ("staged", "weights_dtype")}
+    described["template"] = preset.template.as_dict()
     return config_key({"version": FORMAT_VERSION, "preset": described, "experiment": experiment,
                        "weights": weights, "real_seed": REAL_SEED, "sample_seed": SAMPLE_SEED})
 

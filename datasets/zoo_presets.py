@@ -11,16 +11,21 @@ from the others in one factor only:
 All generators of a preset share iterations, minibatch size and data order. Sources are named
 after the factor: ``progan``, ``sngan``...; ``dcgan-seed1``...; ``dcgan-diff10``...
 
-=========  =====  =================================  =======================================
-preset     size   generators                         images per source (train / val / test)
-=========  =====  =================================  =======================================
-smoke      16     5 families, seeds 0–3, diffs        40 / 10 / 20, trained on the fly in
-                  0/10/100/256; 20 iterations         seconds (tests)
-default    32     5 families, seeds 0–3, diffs        1000 / 200 / 400, sampled from the
-                  0/10/100/1000/2000; 4000 its        shipped weights
-paper      64     5 families, seeds 0–9, diffs        4000 / 500 / 1000; trained by the user
-                  0/1/10/100/1000/4000; 20000 its     (``bench zoo train paper``, hours)
-=========  =====  =================================  =======================================
+============  =====  =================================  =======================================
+preset        size   generators                         images per source (train / val / test)
+============  =====  =================================  =======================================
+smoke         16     5 families, seeds 0–3, diffs        40 / 10 / 20, trained on the fly in
+                     0/10/100/256; 20 iterations         seconds (tests)
+default       32     5 families, seeds 0–3, diffs        1000 / 200 / 400, sampled from the
+                     0/10/100/1000/2000; 4000 its;       shipped weights
+                     width 16 (progan 8)
+default-next  32     as default, at width 32 with a      as default; trained across sessions
+                     generator EMA (0.999) and           (staged weights), to replace default
+                     DiffAugment translation; 12000      when all its generators are finished
+                     its; weights stored as float16
+paper         64     5 families, seeds 0–9, diffs        4000 / 500 / 1000; trained by the user
+                     0/1/10/100/1000/4000; 20000 its     (``bench zoo train paper``, hours)
+============  =====  =================================  =======================================
 
 The real class of every experiment has the same counts: its train images are crops of the
 training region, its val and test images crops of the val and test regions
@@ -38,7 +43,11 @@ FAMILY_ORDER = ("progan", "sngan", "cramergan", "mmdgan", "dcgan")
 
 @dataclass(frozen=True)
 class Preset:
-    """One preset: the generator template and the experiment grid, and how many images to draw."""
+    """One preset: the generator template and the experiment grid, and how many images to draw.
+
+    ``weights_dtype`` is the precision its shipped weights are stored in (generators always run in
+    float32); a ``staged`` preset is one being trained across sessions, whose finished generators
+    wait in ``datasets/weights_staged`` (not installed with the package) until all are done."""
 
     name: str
     template: GeneratorConfig
@@ -49,6 +58,8 @@ class Preset:
     diffs: tuple[int, ...]
     counts: tuple[int, int, int]
     shipped: bool
+    weights_dtype: str = "float32"
+    staged: bool = False
 
     @property
     def image_size(self) -> int:
@@ -87,6 +98,12 @@ PRESETS: dict[str, Preset] = {
         "default", GeneratorConfig("dcgan", image_size=32, width=16, iterations=4000, batch_size=32, n_train=2000),
         widths={"progan": 8}, seeds_family="dcgan", seeds=(0, 1, 2, 3), trainsets_family="dcgan",
         diffs=(0, 10, 100, 1000, 2000), counts=(1000, 200, 400), shipped=True),
+    "default-next": Preset(
+        "default-next", GeneratorConfig("dcgan", image_size=32, width=32, iterations=12000, batch_size=32,
+                                        n_train=2000, augment="translation", ema=0.999),
+        widths={}, seeds_family="dcgan", seeds=(0, 1, 2, 3), trainsets_family="dcgan",
+        diffs=(0, 10, 100, 1000, 2000), counts=(1000, 200, 400), shipped=True, weights_dtype="float16",
+        staged=True),
     "paper": Preset(
         "paper", GeneratorConfig("progan", image_size=64, width=16, iterations=20000, batch_size=32, n_train=4000),
         widths={}, seeds_family="progan", seeds=tuple(range(10)), trainsets_family="progan",

@@ -1,17 +1,17 @@
 """Training a preset's generators from scratch, resumably, and installing the finished ones.
 
-``python -m ganprint.datasets.zoo_train PRESET [--worker I/N] [--install]`` (also ``bench zoo
-train``). Generators are trained in the preset's order (architectures, then seeds, then
-trainsets); with ``--worker I/N`` a process takes every N-th of them, so N processes share the
-work. Everything lives under ``ganprint.cache.cache_dir("zoo-train", PRESET)``:
+``python -m ganprint.datasets.zoo_train PRESET [--worker I/N] [--only NAME,...] [--install]``
+(also ``bench zoo train``). Generators are trained in the preset's order (architectures, then
+seeds, then trainsets), or only those named; with ``--worker I/N`` a process takes every N-th of
+them, so N processes share the work. Everything lives under ``ganprint.cache.cache_dir("zoo-train", PRESET)``:
 
 - ``<name>.pt``: the resumable checkpoint (every 250 iterations; a killed run restarts there; a
   preset whose iterations are raised later trains on from the final one);
 - ``<name>.safetensors``, ``<name>.png`` (a grid of 64 samples), and ``<name>.json`` (config,
   iterations, training seconds, SWD), written last: its presence marks the generator finished.
 
-``--install`` copies every finished generator into the shipped weights
-(:mod:`ganprint.datasets.zoo_weights`) and updates the manifest.
+``--install`` copies every finished generator into the shipped weights (the staged ones for a
+staged preset; :mod:`ganprint.datasets.zoo_weights`) and updates the manifest.
 """
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
+import torch
 
 from ganprint.cache import cache_dir
 from ganprint.datasets.grid import save_grid
@@ -49,11 +51,13 @@ def swd_reference(config: GeneratorConfig) -> tuple[np.ndarray, float]:
     return base, swd(heldout, base)
 
 
-def train_one(config: GeneratorConfig, directory: Path, progress: bool = True) -> dict:
+def train_one(config: GeneratorConfig, directory: Path, progress: bool = True, weights_dtype: str = "float32") -> dict:
     """Train (or resume, or skip if finished) one generator; return its result record.
 
     A generator finished with fewer iterations than ``config`` asks for is trained on from its
-    final checkpoint (the learning rates are constant, so this equals training from scratch)."""
+    final checkpoint (the learning rates are constant, so this equals training from scratch).
+    Its weights are stored as ``weights_dtype``, and its SWD and grid are those of the weights
+    as stored (rounded to that precision)."""
     done = directory / f"{config.name}.json"
     if done.exists():
         result = json.loads(done.read_text())
@@ -69,12 +73,18 @@ def train_one(config: GeneratorConfig, directory: Path, progress: bool = True) -
     generator, log = train_generator(config, directory / f"{config.name}.pt", progress=progress,
                                      checkpoint_every=250, on_checkpoint=tick)
     seconds = before + time.time() - start
+    dtype = getattr(torch, weights_dtype)
+    with torch.no_grad():
+        for tensor in generator.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.to(dtype))
     weights = directory / f"{config.name}.safetensors"
-    save_weights(weights, generator, {"config": json.dumps(config.as_dict())})
+    save_weights(weights, generator, {"config": json.dumps(config.as_dict())}, dtype=dtype)
     base, swd_real = swd_reference(config)
     fakes = sample(generator, len(base), seed=config.seed + 999)
     save_grid(fakes[:64], directory / f"{config.name}.png")
     result = {"config": config.as_dict(), "iterations": config.iterations, "train_seconds": round(seconds, 1),
+              "weights_dtype": weights_dtype,
               "swd": round(swd(fakes, base), 2), "swd_real_heldout": round(swd_real, 2),
               "swd_images": len(base), "final_losses": log[-1] if log else {}}
     tmp = done.with_suffix(".json.tmp")
@@ -83,21 +93,31 @@ def train_one(config: GeneratorConfig, directory: Path, progress: bool = True) -
     return result
 
 
-def train_preset(preset: Preset, worker: int = 0, n_workers: int = 1, progress: bool = True) -> list[dict]:
-    """Train this worker's share of the preset's generators, in order."""
+def train_preset(preset: Preset, worker: int = 0, n_workers: int = 1, progress: bool = True,
+                 only: Sequence[str] | None = None) -> list[dict]:
+    """Train this worker's share of the preset's generators (or of those named in ``only``), in order."""
+    configs = preset.generators()
+    if only is not None:
+        unknown = sorted(set(only) - {c.name for c in configs})
+        if unknown:
+            raise ValueError(f"preset {preset.name} has no generator(s) {', '.join(unknown)}; "
+                             f"it has {', '.join(c.name for c in configs)}")
+        configs = [c for c in configs if c.name in only]
     directory = train_dir(preset.name)
     results = []
-    for i, config in enumerate(preset.generators()):
+    for i, config in enumerate(configs):
         if i % n_workers == worker:
-            result = train_one(config, directory, progress)
+            result = train_one(config, directory, progress, preset.weights_dtype)
             print(f"{config.name}: {result['iterations']} iterations, {result['train_seconds']:.0f} s, "
                   f"SWD {result['swd']:.1f} (real held-out {result['swd_real_heldout']:.1f})", flush=True)
             results.append(result)
     return results
 
 
-def install_finished(preset: Preset, weights_dir: Path = zoo_weights.WEIGHTS_DIR) -> list[str]:
-    """Copy every finished generator of ``preset`` into the shipped weights; return their files."""
+def install_finished(preset: Preset, weights_dir: Path | None = None) -> list[str]:
+    """Copy every finished generator of ``preset`` into its weights folder (the shipped weights,
+    or the staged ones for a staged preset); return their files."""
+    weights_dir = zoo_weights.weights_dir(preset) if weights_dir is None else weights_dir
     directory = train_dir(preset.name)
     installed = []
     for config in preset.generators():
@@ -113,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("preset", choices=sorted(PRESETS))
     parser.add_argument("--worker", default="0/1", help="I/N: train every N-th generator starting at I")
+    parser.add_argument("--only", help="comma-separated generator names, e.g. dcgan-s0-d0,dcgan-s1-d0")
     parser.add_argument("--install", action="store_true", help="install finished generators into the package")
     args = parser.parse_args(argv)
     import torch
@@ -124,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             print("installed", name)
         return 0
     worker, n_workers = (int(v) for v in args.worker.split("/"))
-    train_preset(preset, worker, n_workers)
+    train_preset(preset, worker, n_workers, only=args.only.split(",") if args.only else None)
     return 0
 
 

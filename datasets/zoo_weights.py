@@ -3,6 +3,9 @@
 A manifest entry (key ``<preset>/<generator name>``) records the file, the generator's config,
 its iteration count, training time, the SWD of its samples and of real held-out crops to the
 training crops, and the file's sha256; loading checks the sha256 before reading the weights.
+A staged preset (one trained across sessions) keeps its finished generators, with a manifest of
+the same form, in ``datasets/weights_staged``, which is not installed with the package.
+Weights may be stored as float16 (the preset's ``weights_dtype``); they load into float32 modules.
 """
 from __future__ import annotations
 
@@ -15,10 +18,17 @@ import torch
 
 from ganprint.dataset import DatasetError
 from ganprint.datasets.gan_training import GeneratorConfig, generator_module
+from ganprint.datasets.zoo_presets import Preset
 from ganprint.training import file_sha256, load_weights
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+STAGED_DIR = Path(__file__).resolve().parent / "weights_staged"
 MANIFEST = "manifest.json"
+
+
+def weights_dir(preset: Preset) -> Path:
+    """Where the finished generators of ``preset`` are kept."""
+    return STAGED_DIR if preset.staged else WEIGHTS_DIR
 
 
 def read_manifest(directory: Path = WEIGHTS_DIR) -> dict[str, dict]:

@@ -83,6 +83,42 @@ def test_sha256_check_rejects_a_tampered_weights_file(tmp_path):
         zoo_weights.load_generator("smoke", TINY, tmp_path / "weights")
 
 
+def test_float16_weights_are_stored_half_size_and_their_samples_are_what_the_swd_measured(tmp_path):
+    from safetensors.torch import load_file
+
+    from ganprint.datasets.zoo_train import swd_reference, train_one
+    from ganprint.training import load_weights
+
+    result = train_one(TINY, tmp_path / "half", progress=False, weights_dtype="float16")
+    full = train_one(TINY, tmp_path / "full", progress=False)
+    half_file, full_file = (tmp_path / d / f"{TINY.name}.safetensors" for d in ("half", "full"))
+    assert {t.dtype for t in load_file(str(half_file)).values() if t.is_floating_point()} == {torch.float16}
+    assert half_file.stat().st_size < 0.6 * full_file.stat().st_size
+    loaded = load_weights(half_file, generator_module(TINY)).eval()
+    assert {t.dtype for t in loaded.state_dict().values() if t.is_floating_point()} == {torch.float32}
+    base, _ = swd_reference(TINY)
+    assert result["swd"] == round(swd(sample(loaded, len(base), seed=TINY.seed + 999), base), 2)
+    assert result["weights_dtype"] == "float16" and full["weights_dtype"] == "float32"
+
+
+def test_train_preset_trains_only_the_named_generators_and_rejects_unknown_names():
+    from ganprint.datasets.zoo_train import train_dir, train_preset
+
+    preset = PRESETS["smoke"]
+    results = train_preset(preset, progress=False, only=["dcgan-s1-d0"])
+    assert [r["config"]["seed"] for r in results] == [1]
+    assert sorted(p.name for p in train_dir("smoke").glob("*.json")) == ["dcgan-s1-d0.json"]
+    with pytest.raises(ValueError, match="dcgan-s9-d0"):
+        train_preset(preset, progress=False, only=["dcgan-s9-d0"])
+
+
+def test_a_staged_preset_keeps_its_weights_outside_the_installed_package():
+    assert zoo_weights.weights_dir(PRESETS["default-next"]) == zoo_weights.STAGED_DIR
+    assert zoo_weights.weights_dir(PRESETS["default"]) == zoo_weights.WEIGHTS_DIR
+    assert zoo_weights.STAGED_DIR.parent == zoo_weights.WEIGHTS_DIR.parent
+    assert zoo_weights.STAGED_DIR.name != zoo_weights.WEIGHTS_DIR.name
+
+
 def test_swd_of_real_to_real_is_below_real_to_noise():
     real_a, _ = sample_crops("train", 128, 32, seed=0)
     real_b, _ = sample_crops("train", 128, 32, seed=1)
@@ -143,13 +179,17 @@ def test_zoo_is_registered_through_the_datasets_hook():
     assert {spec.name for spec in ganprint_datasets()} >= {"folder", "zoo"}
 
 
-def test_shipped_manifest_entries_match_their_files():
+@pytest.mark.parametrize("directory", [zoo_weights.WEIGHTS_DIR, zoo_weights.STAGED_DIR], ids=["shipped", "staged"])
+def test_shipped_and_staged_manifest_entries_match_their_files(directory):
     from ganprint.training import file_sha256
 
-    entries = zoo_weights.read_manifest()
+    entries = zoo_weights.read_manifest(directory)
     for key, entry in entries.items():
-        assert file_sha256(zoo_weights.WEIGHTS_DIR / entry["file"]) == entry["sha256"], key
+        assert file_sha256(directory / entry["file"]) == entry["sha256"], key
         assert entry["config"]["iterations"] == entry["iterations"]
-    total = sum((zoo_weights.WEIGHTS_DIR / e["file"]).stat().st_size for e in entries.values())
+        preset = PRESETS[key.split("/")[0]]
+        assert entry.get("weights_dtype", "float32") == preset.weights_dtype, key
+        assert preset.staged == (directory == zoo_weights.STAGED_DIR), key
+    total = sum((directory / e["file"]).stat().st_size for e in entries.values())
     assert total <= 40 * 2 ** 20
     json.dumps(entries)
