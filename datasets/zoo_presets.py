@@ -19,10 +19,10 @@ smoke         16     5 families, seeds 0–3, diffs        40 / 10 / 20, trained
 default       32     5 families, seeds 0–3, diffs        1000 / 200 / 400, sampled from the
                      0/10/100/1000/2000; 4000 its;       shipped weights
                      width 16 (progan 8)
-default-next  32     as default, at width 32 with a      as default; trained across sessions
-                     generator EMA (0.999) and           (staged weights), to replace default
-                     DiffAugment translation; 12000      when all its generators are finished
-                     its; weights stored as float16
+default-next  32     as default, at width 32 (progan     as default; trained across sessions
+                     16) with a generator EMA (0.999)    (staged weights), to replace default
+                     and DiffAugment translation;        when all its generators are finished
+                     12000 its; weights as float16
 paper         64     5 families, seeds 0–9, diffs        4000 / 500 / 1000; trained by the user
                      0/1/10/100/1000/4000; 20000 its     (``bench zoo train paper``, hours)
 ============  =====  =================================  =======================================
@@ -101,7 +101,7 @@ PRESETS: dict[str, Preset] = {
     "default-next": Preset(
         "default-next", GeneratorConfig("dcgan", image_size=32, width=32, iterations=12000, batch_size=32,
                                         n_train=2000, augment="translation", ema=0.999),
-        widths={}, seeds_family="dcgan", seeds=(0, 1, 2, 3), trainsets_family="dcgan",
+        widths={"progan": 16}, seeds_family="dcgan", seeds=(0, 1, 2, 3), trainsets_family="dcgan",
         diffs=(0, 10, 100, 1000, 2000), counts=(1000, 200, 400), shipped=True, weights_dtype="float16",
         staged=True),
     "paper": Preset(
