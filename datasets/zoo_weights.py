@@ -78,3 +78,37 @@ def install(preset: str, result: dict, weights: Path, directory: Path = WEIGHTS_
     entries[entry_key(preset, config)] = {**result, "file": name, "sha256": file_sha256(directory / name)}
     write_manifest(entries, directory)
     return name
+
+
+def promote(staged: str, target: Preset, staged_dir: Path = STAGED_DIR, directory: Path = WEIGHTS_DIR) -> list[str]:
+    """Make the finished generators of the staged preset named ``staged`` the shipped weights of
+    ``target``, whose definition must by now ask for exactly their configs: each is copied
+    (sha256-checked) under ``target``'s name, ``target``'s previous weights are removed, and the
+    staged copies leave ``staged_dir``. Nothing changes unless every generator is there and matches.
+    Returns the new files."""
+    staged_entries = read_manifest(staged_dir)
+    configs = target.generators()
+    missing = [c.name for c in configs if entry_key(staged, c) not in staged_entries]
+    if missing:
+        raise DatasetError(f"staged preset {staged}: generator(s) {', '.join(missing)} not finished; nothing promoted")
+    for config in configs:
+        entry = staged_entries[entry_key(staged, config)]
+        if entry["config"] != config.as_dict():
+            raise DatasetError(f"staged {staged}/{config.name} was trained with {entry['config']}, zoo:{target.name} "
+                               f"asks for {config.as_dict()}; nothing promoted")
+        if file_sha256(Path(staged_dir) / entry["file"]) != entry["sha256"]:
+            raise DatasetError(f"staged {entry['file']}: sha256 does not match its manifest; nothing promoted")
+    shipped = read_manifest(directory)
+    previous = {key: shipped.pop(key)["file"] for key in list(shipped) if key.startswith(f"{target.name}/")}
+    write_manifest(shipped, directory)
+    promoted = []
+    for config in configs:
+        entry = staged_entries.pop(entry_key(staged, config))
+        result = {k: v for k, v in entry.items() if k not in ("file", "sha256")}
+        promoted.append(install(target.name, result, Path(staged_dir) / entry["file"], Path(directory)))
+    for name in set(previous.values()) - set(promoted):
+        (Path(directory) / name).unlink(missing_ok=True)
+    write_manifest(staged_entries, staged_dir)
+    for config in configs:
+        (Path(staged_dir) / f"{staged}-{config.name}.safetensors").unlink(missing_ok=True)
+    return promoted

@@ -119,6 +119,45 @@ def test_a_staged_preset_keeps_its_weights_outside_the_installed_package():
     assert zoo_weights.STAGED_DIR.name != zoo_weights.WEIGHTS_DIR.name
 
 
+def test_promoting_a_staged_preset_replaces_the_target_weights_only_when_complete(tmp_path):
+    from ganprint.training import save_weights
+
+    target = PRESETS["smoke"]
+    staged_dir, shipped_dir = tmp_path / "staged", tmp_path / "shipped"
+    save_weights(tmp_path / "old.safetensors", generator_module(TINY))
+    zoo_weights.install("smoke", {"config": TINY.as_dict(), "iterations": TINY.iterations},
+                        tmp_path / "old.safetensors", shipped_dir)
+    zoo_weights.install("paper", {"config": TINY.as_dict(), "iterations": TINY.iterations},
+                        tmp_path / "old.safetensors", shipped_dir)
+    modules = {}
+    for i, config in enumerate(target.generators()):
+        torch.manual_seed(i)
+        modules[config.name] = generator_module(config)
+        save_weights(tmp_path / f"{config.name}.safetensors", modules[config.name], dtype=torch.float16)
+        if i:
+            zoo_weights.install("next", {"config": config.as_dict(), "iterations": config.iterations},
+                                tmp_path / f"{config.name}.safetensors", staged_dir)
+    before = sorted(p.name for p in shipped_dir.iterdir())
+    with pytest.raises(DatasetError, match="not finished"):
+        zoo_weights.promote("next", target, staged_dir, shipped_dir)
+    assert sorted(p.name for p in shipped_dir.iterdir()) == before
+    first = target.generators()[0]
+    zoo_weights.install("next", {"config": first.as_dict(), "iterations": first.iterations},
+                        tmp_path / f"{first.name}.safetensors", staged_dir)
+    promoted = zoo_weights.promote("next", target, staged_dir, shipped_dir)
+    assert len(promoted) == len(target.generators())
+    manifest = zoo_weights.read_manifest(shipped_dir)
+    assert sorted(manifest) == sorted(["paper/" + TINY.name] + [f"smoke/{c.name}" for c in target.generators()])
+    assert sorted(p.name for p in shipped_dir.iterdir()) == sorted(
+        promoted + ["paper-" + TINY.name + ".safetensors", "manifest.json"])
+    for config in target.generators():
+        loaded = zoo_weights.load_generator("smoke", config, shipped_dir)
+        for p, q in zip(loaded.state_dict().values(), modules[config.name].state_dict().values()):
+            torch.testing.assert_close(p, q.to(torch.float16).to(q.dtype))
+    assert zoo_weights.read_manifest(staged_dir) == {}
+    assert [p.name for p in staged_dir.iterdir()] == ["manifest.json"]
+
+
 def test_swd_of_real_to_real_is_below_real_to_noise():
     real_a, _ = sample_crops("train", 128, 32, seed=0)
     real_b, _ = sample_crops("train", 128, 32, seed=1)
