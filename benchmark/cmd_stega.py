@@ -54,6 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe = commands.add_parser("recipe", help="train one steganography config and one GAN on its crops; print the transfer")
     recipe.add_argument("--family", default="dcgan", help="GAN family (default: dcgan)")
     recipe.add_argument("--iterations", type=int, default=4000, help="GAN iterations (default: 4000)")
+    recipe.add_argument("--gan-width", type=int, default=16, help="GAN channel width (default: 16)")
+    recipe.add_argument("--gan-ema", type=float, default=None, help="GAN generator moving-average decay (default: none)")
     recipe.add_argument("--bits", type=int, default=32, help="fingerprint length (default: 32)")
     recipe.add_argument("--epochs", type=int, default=8, help="steganography epochs (default: 8)")
     recipe.add_argument("--lambda", dest="lambda_final", type=float, default=40.0, help="final λ of the MSE term (default: 40)")
@@ -135,7 +137,8 @@ def run_recipe(args: argparse.Namespace) -> int:
         config = replace(config, psnr_target=args.psnr_target)
     if args.decoder_epochs:
         config = replace(config, decoder_epochs=args.decoder_epochs, attenuation=args.attenuation)
-    row = plugin_submodule("evaluation").recipe_trial(config, args.family, args.iterations, base=base, n=args.n)
+    row = plugin_submodule("evaluation").recipe_trial(config, args.family, args.iterations, base=base, n=args.n,
+                                                         gan_width=args.gan_width, gan_ema=args.gan_ema)
     print(json.dumps({"config": config.as_dict()} | row))
     return 0
 

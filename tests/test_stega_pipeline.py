@@ -118,6 +118,17 @@ def test_a_recipe_trial_trains_its_model_and_one_gan_and_scores_the_transfer(smo
     assert row["data_psnr"] > 0 and row["swd_fp_vs_train"] > 0 and row["iterations"] == 2
 
 
+def test_a_generator_moving_average_reaches_the_gans_and_their_cache_key_only_when_set(smoke):
+    pipeline, p = smoke
+    from dataclasses import replace
+
+    averaged = replace(p, ema=0.99)
+    assert pipeline.generator_config(averaged, "dcgan").ema == 0.99
+    assert pipeline.generator_config(p, "dcgan").ema is None
+    assert "ema" not in p.as_dict() and averaged.as_dict()["ema"] == 0.99
+    assert pipeline.work_dir(averaged) != pipeline.work_dir(p)
+
+
 def test_the_default_preset_ships_its_models_and_generators():
     """Building zoo:stega from a fresh install must not train for an hour: the default preset's
     steganography model, its base and its fingerprinted generators are all in the package."""

@@ -51,6 +51,7 @@ class StegaPreset:
     seed: int = 0
     family_iterations: dict = field(default_factory=dict)
     stega_base: StegaConfig | None = None  # the model ``stega`` is fine-tuned from (its ``base``)
+    ema: float | None = None  # the GANs' generator moving average (``GeneratorConfig.ema``)
 
     def __post_init__(self) -> None:
         if (self.stega_base is None) != (not self.stega.base) or (
@@ -66,6 +67,8 @@ class StegaPreset:
             del config["stega_base"]  # keys of presets from before stega_base stay put
         else:
             config["stega_base"] = self.stega_base.as_dict()
+        if self.ema is None:
+            del config["ema"]
         return config
 
 
@@ -120,8 +123,8 @@ DECODER_PHASE = ("decoder_epochs", "attenuation")
 def work_dir(p: StegaPreset) -> Path:
     """The preset's cache folder, keyed by what the fingerprinted crops depend on: changing the
     iteration counts, sample sizes or the decoder phase keeps the crops and the GAN checkpoints."""
-    keep = ("stega", "families", "width", "n_train", "seed")
-    config = {k: p.as_dict()[k] for k in keep}
+    keep = ("stega", "families", "width", "n_train", "seed", "ema")
+    config = {k: p.as_dict()[k] for k in keep if k in p.as_dict()}
     config["stega"] = {k: v for k, v in config["stega"].items() if k not in DECODER_PHASE}
     return cache_dir("stega", "pipeline", f"{p.name}-{config_key(config)}")
 
@@ -135,7 +138,7 @@ def generator_config(p: StegaPreset, family: str, iterations: int | None = None)
     from ganprint.datasets.gan_training import GeneratorConfig
 
     return GeneratorConfig(family, IMAGE_SIZE, p.width, p.iterations_of(family) if iterations is None else iterations,
-                           seed=p.seed, n_train=p.n_train)
+                           seed=p.seed, n_train=p.n_train, ema=p.ema)
 
 
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
