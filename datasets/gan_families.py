@@ -17,10 +17,14 @@ family        what makes it that family                                         
               ‖h(x_r)−h(x_g)‖ + ‖h(x_r)−h(x_g')‖ − ‖h(x_g)−h(x_g')‖, critic               2017, alg. 1
               f(x) = ‖h(x)−h(x_g')‖ − ‖h(x)‖ trained on the surrogate with a gradient
               penalty (λ = 10); DCGAN generator
-``mmdgan``    squared MMD with a mixture of Gaussian kernels (σ ∈ {1, 2, 4, 8, 16}) on       Li et al. 2017
-              critic features, generator minimises and critic maximises it; a gradient      (+ Bińkowski et
-              penalty on the MMD witness (Bińkowski et al. 2018) replaces weight clipping    al. 2018, §4)
-              and the autoencoder; DCGAN generator
+``mmdgan``    squared MMD on critic features, generator minimises and critic maximises      Li et al. 2017
+              it, with Bińkowski et al.'s choices: their rq* kernel (rational-quadratic     (+ Bińkowski et
+              mixture, α ∈ {0.2, 0.5, 1, 2, 5}, plus 0.1 × a linear kernel) and a gradient  al. 2018, §4–5)
+              penalty on the MMD witness in place of weight clipping and the autoencoder;
+              DCGAN generator. Without the linear part (Li et al.'s Gaussian mixture, or
+              the RQ mixture alone: median feature distance 233, witness gradient norm
+              0.06) the critic's features drifted apart until every kernel was flat and
+              the generator kept a lattice (datasets/README.md).
 ``dcgan``     all-convolutional generator of transposed convolutions + batch norm + ReLU,  Radford et al.
               discriminator of strided convolutions + LeakyReLU(0.2), non-saturating        2016, §3
               cross-entropy loss, Adam(2e-4, 0.5)
@@ -225,11 +229,22 @@ def _sq_dist(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x.pow(2).sum(1, keepdim=True) + y.pow(2).sum(1) - 2 * x @ y.T).clamp_min(0)
 
 
-def _mmd2(x: torch.Tensor, y: torch.Tensor, sigmas: tuple[float, ...] = (1, 2, 4, 8, 16)) -> torch.Tensor:
-    """Unbiased squared MMD between feature sets with a mixture of Gaussian kernels."""
+RQ_ALPHAS = (0.2, 0.5, 1.0, 2.0, 5.0)
+LINEAR_WEIGHT = 0.1
+
+
+def _kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Bińkowski et al.'s rq* kernel between feature sets: a mixture of rational-quadratic kernels
+    (1 + d²/2α)^-α plus a weighted linear kernel x·y. The linear part keeps the witness's gradient
+    alive when the critic's features drift so far apart that every RQ kernel is flat."""
+    d2 = _sq_dist(x, y)
+    return sum((1 + d2 / (2 * a)).pow(-a) for a in RQ_ALPHAS) + LINEAR_WEIGHT * (x @ y.T)
+
+
+def _mmd2(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Unbiased squared MMD between feature sets with the rq* kernel."""
     xy = torch.cat([x, y])
-    d2 = _sq_dist(xy, xy)
-    k = sum(torch.exp(-d2 / (2 * s * s)) for s in sigmas)
+    k = _kernel(xy, xy)
     n, m = len(x), len(y)
     kxx, kyy, kxy = k[:n, :n], k[n:, n:], k[:n, n:]
     return ((kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
@@ -308,9 +323,8 @@ def _mmd_d(D, real, fake, fake2):
     return -_mmd2(f_real, f_fake) + 1.0 * _gradient_penalty(witness, point)
 
 
-def _kernel_mean(x: torch.Tensor, y: torch.Tensor, sigmas: tuple[float, ...] = (1, 2, 4, 8, 16)) -> torch.Tensor:
-    d2 = _sq_dist(x, y)
-    return sum(torch.exp(-d2 / (2 * s * s)) for s in sigmas).mean(dim=1)
+def _kernel_mean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return _kernel(x, y).mean(dim=1)
 
 
 def _mmd_g(D, real, fake, fake2):
@@ -329,7 +343,7 @@ FAMILIES: Mapping[str, Family] = {
                         summary="CramerGAN-like: energy-distance critic with gradient penalty"),
     "mmdgan": Family("mmdgan", DeconvGenerator, lambda s, w: ConvCritic(s, w, out=64), _mmd_d, _mmd_g,
                      lr=(2e-4, 2e-4), betas=(0.5, 0.999),
-                     summary="MMDGAN-like: Gaussian-mixture MMD on critic features"),
+                     summary="MMDGAN-like: MMD (rational-quadratic + linear kernel) on critic features, witness penalty"),
     "dcgan": Family("dcgan", DeconvGenerator, lambda s, w: ConvCritic(s, w, batch_norm=True), _bce_d, _bce_g,
                     lr=(2e-4, 2e-4), betas=(0.5, 0.999),
                     summary="DCGAN: transposed convolutions, batch norm, cross-entropy loss"),
