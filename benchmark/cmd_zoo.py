@@ -1,11 +1,11 @@
 """``bench zoo``: train the GAN zoo's generators and install them into the package.
 
-- ``bench zoo train default|default-next|paper [--worker I/N] [--only NAME,...]``: trains every
+- ``bench zoo train default|paper [--worker I/N] [--only NAME,...]``: trains every
   generator of the preset (or the named ones) from scratch (deterministic; checkpoints under the
   cache, so an interrupted run resumes mid-generator); ``--worker I/N`` lets N processes share
   the generators;
-- ``bench zoo install default|default-next|paper``: copies every finished generator into
-  ``datasets/weights`` (``datasets/weights_staged`` for the staged ``default-next``) and updates
+- ``bench zoo install default|paper``: copies every finished generator into
+  ``datasets/weights`` (``datasets/weights_staged`` for a staged preset) and updates
   ``manifest.json`` there (then commit those files).
 
 The training logic is :mod:`ganprint.datasets.zoo_train`.
@@ -22,12 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="zoo_command", metavar="COMMAND")
     commands.required = True
     train = commands.add_parser("train", help="train (or resume) every generator of a preset")
-    train.add_argument("preset", help="default, default-next or paper (smoke is trained on the fly)")
+    train.add_argument("preset", help="default or paper (smoke is trained on the fly)")
     train.add_argument("--worker", default="0/1", help="I/N: train every N-th generator starting at I")
     train.add_argument("--only", help="comma-separated generator names, e.g. dcgan-s0-d0,dcgan-s1-d0")
     train.set_defaults(func=run_train)
     install = commands.add_parser("install", help="copy finished generators into datasets/weights")
-    install.add_argument("preset", help="default, default-next or paper")
+    install.add_argument("preset", help="default or paper")
     install.set_defaults(func=run_install)
 
 

@@ -17,12 +17,9 @@ preset        size   generators                         images per source (train
 smoke         16     5 families, seeds 0–3, diffs        40 / 10 / 20, trained on the fly in
                      0/10/100/256; 20 iterations         seconds (tests)
 default       32     5 families, seeds 0–3, diffs        1000 / 200 / 400, sampled from the
-                     0/10/100/1000/2000; 4000 its;       shipped weights
-                     width 16 (progan 8)
-default-next  32     as default, at width 32 (progan     as default; trained across sessions
-                     16) with a generator EMA (0.999)    (staged weights), to replace default
-                     and DiffAugment translation;        when all its generators are finished
-                     12000 its; weights as float16
+                     0/10/100/1000/2000; 12000 its;      shipped weights (float16)
+                     width 32 (progan 16), generator
+                     EMA 0.999, DiffAugment translation
 paper         64     5 families, seeds 0–9, diffs        4000 / 500 / 1000; trained by the user
                      0/1/10/100/1000/4000; 20000 its     (``bench zoo train paper``, hours)
 ============  =====  =================================  =======================================
@@ -95,15 +92,10 @@ PRESETS: dict[str, Preset] = {
         widths={}, seeds_family="dcgan", seeds=(0, 1, 2, 3), trainsets_family="dcgan", diffs=(0, 10, 100, 256),
         counts=(40, 10, 20), shipped=False),
     "default": Preset(
-        "default", GeneratorConfig("dcgan", image_size=32, width=16, iterations=4000, batch_size=32, n_train=2000),
-        widths={"progan": 8}, seeds_family="dcgan", seeds=(0, 1, 2, 3), trainsets_family="dcgan",
-        diffs=(0, 10, 100, 1000, 2000), counts=(1000, 200, 400), shipped=True),
-    "default-next": Preset(
-        "default-next", GeneratorConfig("dcgan", image_size=32, width=32, iterations=12000, batch_size=32,
-                                        n_train=2000, augment="translation", ema=0.999),
+        "default", GeneratorConfig("dcgan", image_size=32, width=32, iterations=12000, batch_size=32, n_train=2000,
+                                   augment="translation", ema=0.999),
         widths={"progan": 16}, seeds_family="dcgan", seeds=(0, 1, 2, 3), trainsets_family="dcgan",
-        diffs=(0, 10, 100, 1000, 2000), counts=(1000, 200, 400), shipped=True, weights_dtype="float16",
-        staged=True),
+        diffs=(0, 10, 100, 1000, 2000), counts=(1000, 200, 400), shipped=True, weights_dtype="float16"),
     "paper": Preset(
         "paper", GeneratorConfig("progan", image_size=64, width=16, iterations=20000, batch_size=32, n_train=4000),
         widths={}, seeds_family="progan", seeds=tuple(range(10)), trainsets_family="progan",

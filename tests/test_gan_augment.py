@@ -73,9 +73,9 @@ def test_recipe_options_left_at_defaults_keep_old_configs_equal():
     assert GeneratorConfig(**TINY.as_dict()) == TINY
     changed = replace(TINY, augment="translation", ema=0.99)
     assert changed.as_dict()["augment"] == "translation" and GeneratorConfig(**changed.as_dict()) == changed
-    # the presets from before the options keep their keys; default-next is the one that uses them
-    assert all("augment" not in PRESETS[name].template.as_dict() for name in ("smoke", "default", "paper"))
-    assert PRESETS["default-next"].template.as_dict()["augment"] == "translation"
+    # the presets trained without the options keep their keys; default is the one that uses them
+    assert all("augment" not in PRESETS[name].template.as_dict() for name in ("smoke", "paper"))
+    assert PRESETS["default"].template.as_dict()["augment"] == "translation"
     with pytest.raises(ValueError, match="ema"):
         replace(TINY, ema=1.0)
 
