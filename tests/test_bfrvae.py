@@ -112,3 +112,19 @@ def test_simulation_recovers_three_sine_fingerprints():
     jsd, _ = compare(space, {s: test_mu[y_test == s] for s in sets}, {s: train_mu[y == s] for s in sets})
     own, other = np.diag(jsd), jsd[~np.eye(len(sets), dtype=bool)]
     assert own.max() < other.min()
+
+
+def test_score_orders_images_as_one_minus_p_real_but_does_not_saturate():
+    X, y = synthetic_sources(12, seed=3)
+    method = BFRVAEAttributor(**TINY).fit(X, y)
+    score = method.score(X)
+    p_real = method.predict_proba(X)[:, list(method.classes_).index("real")]
+    unsaturated = (p_real > 1e-6) & (p_real < 1 - 1e-6)
+    assert unsaturated.sum() >= 2
+    order = np.argsort(score[unsaturated])
+    assert np.all(np.diff((1 - p_real[unsaturated])[order]) >= -1e-9)
+    # where 1 − P(real) has rounded to exactly 1, the log-odds still tell the images apart
+    method.variances_ = method.variances_ / 1e4
+    saturated = method.predict_proba(X)[:, list(method.classes_).index("real")] == 0
+    assert saturated.sum() >= 2
+    assert len(np.unique(method.score(X)[saturated])) == saturated.sum()

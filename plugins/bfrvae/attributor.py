@@ -7,6 +7,8 @@ a diagonal Gaussian to the μ′ of each source's training images; ``predict_pro
 class-conditional likelihood normalised over the sources (equal priors) and ``confidence`` the
 largest per-dimension log-likelihood, so an image unlikely under every known source is the
 open-world "unknown" (§5.2: the paper tells unseen GANs apart by their low similarity to seen ones).
+``score`` (detection) is the log-odds of generated against real, in the order of 1 − P(real)
+but not rounded to 1.0 where the likelihoods are far apart.
 ``fine_tune(X, y)`` (immunisation, ``bench run --immunize``; not in the paper) continues training the
 fitted VAE for at most ``fine_tune_epochs`` epochs on the given images and refits the sources'
 Gaussians on them.
@@ -43,7 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import logsumexp
 
-from ganprint.interfaces import Attributor, check_is_fitted, check_known_labels
+from ganprint.interfaces import REAL, Attributor, check_is_fitted, check_known_labels
 from ganprint.seeding import seed_everything
 
 if TYPE_CHECKING:
@@ -180,6 +182,18 @@ class BFRVAEAttributor(Attributor):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         log_lik = self.log_likelihood(X)
         return np.exp(log_lik - logsumexp(log_lik, axis=1, keepdims=True))
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        """Log-odds of generated against real, log Σ_{s ≠ real} p(μ′ | s) − log p(μ′ | real): the same
+        order as the default 1 − P(real), without its rounding to exactly 1.0, where the likelihoods
+        are hundreds of nats apart and the most confident real and generated images would tie (no
+        threshold would then separate them at a low false-positive rate). Without a real class, the
+        log of the largest source probability."""
+        log_lik = self.log_likelihood(X)
+        is_real = self.classes_ == REAL
+        if not is_real.any():
+            return log_lik.max(axis=1) - logsumexp(log_lik, axis=1)
+        return logsumexp(log_lik[:, ~is_real], axis=1) - log_lik[:, is_real][:, 0]
 
     def confidence(self, X: np.ndarray) -> np.ndarray:
         """The best per-dimension log-likelihood over the known sources: low for an unseen source."""
