@@ -128,3 +128,7 @@ def test_score_orders_images_as_one_minus_p_real_but_does_not_saturate():
     saturated = method.predict_proba(X)[:, list(method.classes_).index("real")] == 0
     assert saturated.sum() >= 2
     assert len(np.unique(method.score(X)[saturated])) == saturated.sum()
+    # without a real class: the log of the largest source probability, as the default's max probability
+    method.variances_ = method.variances_ * 1e4
+    method.classes_ = np.array([f"gan{i}" for i in range(len(method.classes_))])
+    np.testing.assert_allclose(method.score(X), np.log(method.predict_proba(X).max(axis=1)), atol=1e-6)
