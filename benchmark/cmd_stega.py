@@ -57,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument("--gan-width", type=int, default=16, help="GAN channel width (default: 16)")
     recipe.add_argument("--gan-ema", type=float, default=None, help="GAN generator moving-average decay (default: none)")
     recipe.add_argument("--bits", type=int, default=32, help="fingerprint length (default: 32)")
+    recipe.add_argument("--image-size", type=int, default=32, help="crop side, of the model and the GAN (default: 32)")
     recipe.add_argument("--epochs", type=int, default=8, help="steganography epochs (default: 8)")
     recipe.add_argument("--lambda", dest="lambda_final", type=float, default=40.0, help="final λ of the MSE term (default: 40)")
     recipe.add_argument("--noise", type=float, default=0.0, help="std of the training-time noise before the decoder")
@@ -127,7 +128,7 @@ def run_recipe(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     pipeline, train = plugin_submodule("pipeline"), plugin_submodule("train")
-    config = train.StegaConfig(n_bits=args.bits, max_epochs=args.epochs, lambda_final=args.lambda_final,
+    config = train.StegaConfig(n_bits=args.bits, image_size=args.image_size, max_epochs=args.epochs, lambda_final=args.lambda_final,
                                noise_std=args.noise, blur_sigma=args.blur, secrecy_weight=0.0)
     base = None
     if args.finetune_lambda is not None:

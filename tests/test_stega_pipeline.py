@@ -129,6 +129,21 @@ def test_a_generator_moving_average_reaches_the_gans_and_their_cache_key_only_wh
     assert pipeline.work_dir(averaged) != pipeline.work_dir(p)
 
 
+def test_the_steganography_model_s_image_size_is_the_gans_and_the_dataset_s(smoke):
+    pipeline, p = smoke
+    from dataclasses import replace
+
+    small = replace(p, name="smoke16", stega=replace(p.stega, image_size=16))
+    assert pipeline.generator_config(small, "dcgan").image_size == 16
+    assert pipeline.generator_config(p, "dcgan").image_size == p.stega.image_size == 32
+    pipeline.PRESETS["smoke16"] = small
+    try:
+        dataset = pipeline.stega_dataset("smoke16", progress=False)
+    finally:
+        del pipeline.PRESETS["smoke16"]
+    assert dataset.load("train").images.shape[1:] == (16, 16, 3)
+
+
 def test_the_default_preset_ships_its_models_and_generators():
     """Building zoo:stega from a fresh install must not train for an hour: the default preset's
     steganography model, its base and its fingerprinted generators are all in the package."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from ganprint import REAL, UNKNOWN
 from ganprint.plugins.stega.database import OPEN_WORLD_MATCH, FingerprintDatabase
-from ganprint.plugins.stega.pipeline import (IMAGE_SIZE, StegaPreset, clean_generator, database, fingerprinted_generator,
+from ganprint.plugins.stega.pipeline import (StegaPreset, clean_generator, database, fingerprinted_generator,
                                              steganography_model)
 from ganprint.plugins.stega.secrecy import estimate_fingerprint
 from ganprint.plugins.stega.train import StegaConfig, decode_logits, embed, psnr
@@ -34,7 +34,7 @@ def bitwise(model: StegaModel, images: np.ndarray, bits: np.ndarray) -> float:
 def real_test_crops(p: StegaPreset, n: int, split: str = "test") -> np.ndarray:
     from ganprint.datasets.realset import sample_crops
 
-    return sample_crops(split, n, IMAGE_SIZE, p.seed + 11)[0]
+    return sample_crops(split, n, p.stega.image_size, p.seed + 11)[0]
 
 
 def gan_samples(generator, n: int, seed: int) -> np.ndarray:

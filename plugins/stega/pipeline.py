@@ -32,7 +32,6 @@ from ganprint.plugins.stega.database import FingerprintDatabase
 from ganprint.plugins.stega.train import StegaConfig, embed
 from ganprint.plugins.stega.weights import SHIPPED, StegaModel, get_model, model_dir
 
-IMAGE_SIZE = 32
 SHIPPED_GANS = SHIPPED / "gans"
 
 
@@ -137,7 +136,7 @@ def database(p: StegaPreset) -> FingerprintDatabase:
 def generator_config(p: StegaPreset, family: str, iterations: int | None = None):
     from ganprint.datasets.gan_training import GeneratorConfig
 
-    return GeneratorConfig(family, IMAGE_SIZE, p.width, p.iterations_of(family) if iterations is None else iterations,
+    return GeneratorConfig(family, p.stega.image_size, p.width, p.iterations_of(family) if iterations is None else iterations,
                            seed=p.seed, n_train=p.n_train, ema=p.ema)
 
 
@@ -280,7 +279,7 @@ def build_dataset(p: StegaPreset, progress: bool = True) -> ArrayDataset:
     db = database(p)
     images, labels, splits, bits = [], [], [], []
     for split, n in zip(SPLITS, p.real):
-        crops, _ = sample_crops(split, n, IMAGE_SIZE, p.seed + 7)
+        crops, _ = sample_crops(split, n, p.stega.image_size, p.seed + 7)
         images.append(crops)
         labels += [REAL] * n
         splits += [split] * n
