@@ -114,6 +114,18 @@ def test_selection_never_keeps_a_model_that_lost_its_fingerprint():
     assert StegaConfig(noise_std=0.1).as_dict()["noise_std"] == 0.1
 
 
+def test_training_warns_when_the_model_never_reaches_the_acceptance_accuracy():
+    from ganprint.plugins.stega.train import train_stega
+
+    images = np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    with pytest.warns(RuntimeWarning, match="below the acceptance accuracy"):
+        train_stega(replace(TINY, max_epochs=1, accept_acc=1.01), images[:32], images[32:], progress=False)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        train_stega(replace(TINY, max_epochs=1, accept_acc=0.0), images[:32], images[32:], progress=False)
+
+
 def test_training_blur_keeps_flat_images_and_smooths_a_checkerboard():
     flat = torch.full((1, 3, 16, 16), 0.3)
     assert torch.allclose(gaussian_blur(flat, 1.0), flat, atol=1e-6)

@@ -24,6 +24,7 @@ than ``attenuation`` (``refine_decoder``), leaving the encoder, and so the stego
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Mapping
 
@@ -253,8 +254,12 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
     if config.decoder_epochs > 0:
         history.losses += refine_decoder(config, encoder, decoder, train_images, val_images, val_bits, progress)
     decoder.eval()
-    return encoder, decoder, history, validate(encoder, decoder, val_images, val_bits,
-                                               noise_std=config.noise_std, seed=config.seed)
+    metrics = validate(encoder, decoder, val_images, val_bits, noise_std=config.noise_std, seed=config.seed)
+    if metrics["bitwise_acc"] < config.accept_acc:
+        warnings.warn(f"the steganography model decodes its val crops at {metrics['bitwise_acc']:.3f} bitwise, below "
+                      f"the acceptance accuracy {config.accept_acc} after {config.max_epochs} epochs: its fingerprint "
+                      "is not readable (train longer, or with less training noise)", RuntimeWarning, stacklevel=2)
+    return encoder, decoder, history, metrics
 
 
 def refine_decoder(config: StegaConfig, encoder: FingerprintEncoder, decoder: FingerprintDecoderNet,
