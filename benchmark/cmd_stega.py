@@ -58,6 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument("--gan-ema", type=float, default=None, help="GAN generator moving-average decay (default: none)")
     recipe.add_argument("--bits", type=int, default=32, help="fingerprint length (default: 32)")
     recipe.add_argument("--image-size", type=int, default=32, help="crop side, of the model and the GAN (default: 32)")
+    recipe.add_argument("--decoder-init", default="", choices=("", "he"),
+                        help="initialisation of the decoder's convolutions: torch's default or He's (needed at 64 px)")
     recipe.add_argument("--epochs", type=int, default=8, help="steganography epochs (default: 8)")
     recipe.add_argument("--lambda", dest="lambda_final", type=float, default=40.0, help="final λ of the MSE term (default: 40)")
     recipe.add_argument("--noise", type=float, default=0.0, help="std of the training-time noise before the decoder")
@@ -128,7 +130,7 @@ def run_recipe(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     pipeline, train = plugin_submodule("pipeline"), plugin_submodule("train")
-    config = train.StegaConfig(n_bits=args.bits, image_size=args.image_size, max_epochs=args.epochs, lambda_final=args.lambda_final,
+    config = train.StegaConfig(n_bits=args.bits, image_size=args.image_size, decoder_init=args.decoder_init, max_epochs=args.epochs, lambda_final=args.lambda_final,
                                noise_std=args.noise, blur_sigma=args.blur, secrecy_weight=0.0)
     base = None
     if args.finetune_lambda is not None:

@@ -126,6 +126,19 @@ def test_training_warns_when_the_model_never_reaches_the_acceptance_accuracy():
         train_stega(replace(TINY, max_epochs=1, accept_acc=0.0), images[:32], images[32:], progress=False)
 
 
+def test_the_he_initialisation_is_a_keyed_option_that_keeps_each_layer_s_signal():
+    assert "decoder_init" not in StegaConfig().as_dict() and StegaConfig(decoder_init="he").as_dict()["decoder_init"] == "he"
+    with pytest.raises(ValueError, match="decoder_init"):
+        StegaConfig(decoder_init="xavier")
+    torch.manual_seed(0)
+    images = torch.randn(16, 3, 64, 64)
+    default = FingerprintDecoderNet(8, image_size=64)
+    he = FingerprintDecoderNet(8, image_size=64)
+    he.he_init()
+    # torch's default shrinks the activations layer by layer; He's normal keeps their scale
+    assert he.features(images).std() > 4 * default.features(images).std()
+
+
 def test_training_blur_keeps_flat_images_and_smooths_a_checkerboard():
     flat = torch.full((1, 3, 16, 16), 0.3)
     assert torch.allclose(gaussian_blur(flat, 1.0), flat, atol=1e-6)

@@ -71,5 +71,12 @@ class FingerprintDecoderNet(nn.Module):
         self.dense = nn.Sequential(nn.Flatten(), nn.Linear(channels * side * side, 128),
                                    nn.ReLU(inplace=True), nn.Linear(128, n_bits))
 
+    def he_init(self) -> None:
+        """Redraw the convolutions from He et al.'s (2015) normal for ReLU layers, biases zero."""
+        for module in self.features.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.dense(self.features(images))

@@ -37,6 +37,11 @@ from ganprint.seeding import seed_everything
 from ganprint.training import History, predict_batched, to_tensor, train_epochs
 
 
+# "" keeps torch's default initialisation of the decoder; "he" draws its convolutions from He et al.'s
+# ReLU-preserving normal, without which a 64 px decoder (seven plain ReLU convolutions) stays at chance
+DECODER_INITS = ("", "he")
+
+
 @dataclass(frozen=True)
 class StegaConfig:
     """Everything the trained encoder/decoder depend on (their cache key).
@@ -65,13 +70,18 @@ class StegaConfig:
     psnr_target: float = 0.0
     decoder_epochs: int = 0
     attenuation: float = 0.0
+    decoder_init: str = ""
+
+    def __post_init__(self) -> None:
+        if self.decoder_init not in DECODER_INITS:
+            raise ValueError(f"decoder_init must be one of {DECODER_INITS}; got {self.decoder_init!r}")
 
     def as_dict(self) -> dict:
         """The config as a dict; an empty ``base`` and switched-off perturbations are left out, so
         keys of models trained before they existed stay put."""
         config = asdict(self)
         for name, off in (("base", ""), ("blur_sigma", 0.0), ("noise_std", 0.0), ("psnr_target", 0.0),
-                          ("decoder_epochs", 0), ("attenuation", 0.0)):
+                          ("decoder_epochs", 0), ("attenuation", 0.0), ("decoder_init", "")):
             if config[name] == off:
                 del config[name]
         return config
@@ -203,6 +213,8 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
     seed_everything(config.seed)  # the initial weights, else they depend on what the process ran before
     encoder = FingerprintEncoder(config.n_bits, config.image_size, config.width)
     decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width)
+    if config.decoder_init == "he":
+        decoder.he_init()
     schedule = LambdaSchedule(config.accept_acc, config.lambda_final, config.ramp_steps)
     if init is not None:
         encoder.load_state_dict(init[0].state_dict())
