@@ -130,7 +130,8 @@ def run_recipe(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     pipeline, train = plugin_submodule("pipeline"), plugin_submodule("train")
-    config = train.StegaConfig(n_bits=args.bits, image_size=args.image_size, decoder_init=args.decoder_init, max_epochs=args.epochs, lambda_final=args.lambda_final,
+    config = train.StegaConfig(n_bits=args.bits, image_size=args.image_size, decoder_init=args.decoder_init,
+                               max_epochs=args.epochs, lambda_final=args.lambda_final,
                                noise_std=args.noise, blur_sigma=args.blur, secrecy_weight=0.0)
     base = None
     if args.finetune_lambda is not None:
