@@ -155,7 +155,7 @@ def test_the_default_preset_ships_its_models_and_generators():
 
     p = pipeline.preset("default")
     assert model_dir(p.stega).parent == SHIPPED and model_dir(p.stega_base).parent == SHIPPED
-    manifest = json.loads((pipeline.SHIPPED_GANS / "manifest.json").read_text())
+    manifest = json.loads((pipeline.shipped_generators(p) / "manifest.json").read_text())
     assert manifest["preset_key"] == config_key(p.as_dict())
     for family in p.families:
         assert f"{family}-{p.iterations_of(family)}" in manifest["sha256"]
@@ -195,7 +195,7 @@ def test_generators_trained_in_parallel_workers_equal_those_trained_in_process(s
     assert pipeline.clean_generator(parallel, "dcgan")[1]["sha256"] == pipeline.clean_generator(serial, "dcgan")[1]["sha256"]
 
 
-def test_ship_copies_the_model_and_generators_and_drops_another_preset_s(smoke, tmp_path, monkeypatch):
+def test_ship_copies_the_model_and_generators_and_drops_an_older_version_s(smoke, tmp_path, monkeypatch):
     import json
 
     from ganprint.cache import config_key
@@ -203,12 +203,25 @@ def test_ship_copies_the_model_and_generators_and_drops_another_preset_s(smoke, 
     pipeline, p = smoke
     monkeypatch.setattr(pipeline, "SHIPPED", tmp_path)
     monkeypatch.setattr(pipeline, "SHIPPED_GANS", tmp_path / "gans")
-    (tmp_path / "gans").mkdir()
-    (tmp_path / "gans" / "mmdgan-1200.safetensors").write_bytes(b"an older preset's generator")
+    (tmp_path / "gans" / p.name).mkdir(parents=True)
+    (tmp_path / "gans" / p.name / "mmdgan-1200.safetensors").write_bytes(b"an older version's generator")
+    (tmp_path / "gans" / "other").mkdir()
+    (tmp_path / "gans" / "other" / "dcgan-10.safetensors").write_bytes(b"another preset's generator")
     pipeline.ship(p)
     assert (tmp_path / config_key(p.stega.as_dict()) / "manifest.json").exists()
-    manifest = json.loads((tmp_path / "gans" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "gans" / p.name / "manifest.json").read_text())
     assert manifest["preset_key"] == config_key(p.as_dict())
     assert sorted(manifest["sha256"]) == sorted(f"{f}-{p.iterations_of(f)}" for f in p.families)
-    assert sorted(x.name for x in (tmp_path / "gans").iterdir()) == sorted(
+    assert sorted(x.name for x in (tmp_path / "gans" / p.name).iterdir()) == sorted(
         ["manifest.json"] + [f"{tag}{suffix}" for tag in manifest["sha256"] for suffix in (".json", ".safetensors")])
+    assert (tmp_path / "gans" / "other" / "dcgan-10.safetensors").exists()
+
+
+def test_the_crop_sweep_keeps_its_fraction_of_the_side_at_other_sizes():
+    from ganprint.plugins.stega.report import IMAGE_SWEEPS, image_sweep_strengths
+
+    assert image_sweep_strengths(32) == IMAGE_SWEEPS
+    at64 = image_sweep_strengths(64)
+    assert at64["crop"] == ("size", [2 * size for size in IMAGE_SWEEPS["crop"][1]])
+    assert {k: v for k, v in at64.items() if k != "crop"} == {k: v for k, v in IMAGE_SWEEPS.items() if k != "crop"}
+

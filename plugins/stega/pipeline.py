@@ -11,8 +11,8 @@
 Every step is cached under ``cache_dir("stega", ...)`` keyed by the preset's config: fingerprinted
 crops as ``.npy``, GAN training through resumable checkpoints (keyed without the iteration count, so
 a longer run continues a shorter one), generator weights as safetensors with a sha256 manifest, and
-the sampled dataset as one ``.npz`` written atomically. The ``default`` preset's generators ship in
-``plugins/stega/weights/gans/``, so building ``zoo:stega`` needs no training.
+the sampled dataset as one ``.npz`` written atomically. The ``default`` preset's generators ship
+in ``plugins/stega/weights/gans/default/``, so building ``zoo:stega`` needs no training.
 """
 from __future__ import annotations
 
@@ -158,18 +158,23 @@ def fingerprinted_crops(p: StegaPreset, family: str, model: StegaModel) -> np.nd
     return stego
 
 
+def shipped_generators(p: StegaPreset) -> Path:
+    """The package folder of the preset's shipped generators (one per preset name)."""
+    return SHIPPED_GANS / p.name
+
+
 def _weights_folder(p: StegaPreset) -> Path:
     """The shipped generators if they were trained for exactly this preset, else the cache."""
-    shipped = SHIPPED_GANS / "manifest.json"
+    shipped = shipped_generators(p) / "manifest.json"
     if shipped.exists() and json.loads(shipped.read_text()).get("preset_key") == config_key(p.as_dict()):
-        return SHIPPED_GANS
+        return shipped.parent
     return work_dir(p) / "generators"
 
 
 def ship(p: StegaPreset) -> Path:
-    """Copy the preset's trained fingerprinted generators into the package (``weights/gans``, which
-    holds one preset's generators: others are removed) and its steganography model and base into
-    ``weights/<config key>/``."""
+    """Copy the preset's trained fingerprinted generators into the package (``weights/gans/<name>``,
+    which holds one version of the preset: files of an older one are removed) and its steganography
+    model and base into ``weights/<config key>/``."""
     import shutil
 
     for config in (p.stega_base, p.stega):
@@ -178,7 +183,8 @@ def ship(p: StegaPreset) -> Path:
             source, target = model_dir(config), SHIPPED / config_key(config.as_dict())
             if source != target:
                 shutil.copytree(source, target, dirs_exist_ok=True)
-    SHIPPED_GANS.mkdir(parents=True, exist_ok=True)
+    folder = shipped_generators(p)
+    folder.mkdir(parents=True, exist_ok=True)
     files = {}
     for family in p.families:
         _, meta = fingerprinted_generator(p, family)
@@ -186,14 +192,14 @@ def ship(p: StegaPreset) -> Path:
         source = work_dir(p) / "generators"
         for suffix in (".safetensors", ".json"):
             if (source / f"{tag}{suffix}").exists():
-                shutil.copyfile(source / f"{tag}{suffix}", SHIPPED_GANS / f"{tag}{suffix}")
+                shutil.copyfile(source / f"{tag}{suffix}", folder / f"{tag}{suffix}")
         files[tag] = meta["sha256"]
-    for stale in SHIPPED_GANS.iterdir():
+    for stale in folder.iterdir():
         if stale.name != "manifest.json" and stale.name.rsplit(".", 1)[0] not in files:
             stale.unlink()
     manifest = {"preset": p.as_dict(), "preset_key": config_key(p.as_dict()), "sha256": files}
-    (SHIPPED_GANS / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    return SHIPPED_GANS
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return folder
 
 
 def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool = True):

@@ -23,12 +23,19 @@ IMAGE_SWEEPS = {
     "noise": ("std", [0.0, 2.0, 5.0, 10.0, 20.0, 40.0]),
     "blur": ("kernel_size", [1, 3, 5, 7, 9]),
     "jpeg": ("quality", [95, 90, 75, 50, 30, 10]),
-    "crop": ("size", [32, 30, 28, 26, 24, 20]),
+    "crop": ("size", [32, 30, 28, 26, 24, 20]),  # at 32 px; scaled to the preset's crops
 }
 MODEL_SWEEPS = {
     "weight_quantize": (WeightQuantization, "precision", [0.001, 0.01, 0.05, 0.1, 0.2, 0.5]),
     "weight_noise": (WeightNoise, "std", [0.0, 0.01, 0.02, 0.05, 0.1, 0.2]),
 }
+
+
+def image_sweep_strengths(image_size: int) -> dict[str, tuple[str, list]]:
+    """:data:`IMAGE_SWEEPS` for crops of ``image_size``: the crop sizes keep their fraction of the
+    side (the other strengths are absolute)."""
+    param, sizes = IMAGE_SWEEPS["crop"]
+    return IMAGE_SWEEPS | {"crop": (param, [round(size * image_size / 32) for size in sizes])}
 
 
 def image_sweeps(p: StegaPreset, out: Path, family: str, n_data: int = 200) -> dict[str, Any]:
@@ -49,7 +56,7 @@ def image_sweeps(p: StegaPreset, out: Path, family: str, n_data: int = 200) -> d
     fitted_gan = protocol.prepare(StegaAttributor, gan_data, seed=p.seed)
     fitted_data = protocol.FittedMethod(fitted_gan.method)
     results = {}
-    for attack, (param, strengths) in IMAGE_SWEEPS.items():
+    for attack, (param, strengths) in image_sweep_strengths(p.stega.image_size).items():
         curves = [attack_sweep(fitted, data, factories[attack], param, strengths, seed=p.seed,
                                metric="fingerprint.bitwise_acc", label=label, perturbation=attack)
                   for label, fitted, data in ((f"{family} samples", fitted_gan, gan_data),
