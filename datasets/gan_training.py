@@ -8,11 +8,16 @@ which ``trainset_diff`` are swapped for other training-region crops, Yu et al. 2
 few training images see the same minibatch positions in the same order. Two training-recipe
 options change how it is trained, for every family alike: ``augment``, a DiffAugment policy
 (:mod:`ganprint.datasets.gan_augment`), and ``ema``, the decay of a generator moving average that
-overrides the family's own (ProGAN keeps one at 0.999, the others none).
+overrides the family's own (ProGAN keeps one at 0.999, the others none). A third, ``precision``,
+changes only how the arithmetic is done: ``"bf16"`` runs every forward pass of training under
+bfloat16 autocast on channels-last tensors (the weights, the optimiser and the losses stay float32),
+about twice as fast as float32 on a CPU with bfloat16 matrix units (AMX or AVX512-BF16) and slower
+on one without. Sampling is always float32.
 """
 from __future__ import annotations
 
 import copy
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -27,6 +32,8 @@ from ganprint.seeding import seed_everything
 from ganprint.training import sample_indices, seeded_generator, to_images, to_tensor, train_iterations
 
 BASE_SEED, POOL_SEED = 100, 101
+# "" is float32 throughout; "bf16" is bfloat16 autocast on channels-last tensors (see module)
+PRECISIONS = ("", "bf16")
 
 
 @dataclass(frozen=True)
@@ -44,8 +51,11 @@ class GeneratorConfig:
     data_seed: int = 0
     augment: str = ""
     ema: float | None = None
+    precision: str = ""
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
         if self.family not in FAMILIES:
             raise ValueError(f"unknown GAN family {self.family!r}; known: {', '.join(FAMILIES)}")
         parse_policy(self.augment)
@@ -69,7 +79,7 @@ class GeneratorConfig:
         return d
 
 
-RECIPE_DEFAULTS = {"augment": "", "ema": None}
+RECIPE_DEFAULTS = {"augment": "", "ema": None, "precision": ""}
 
 
 def training_crops(config: GeneratorConfig) -> np.ndarray:
@@ -98,6 +108,9 @@ def train_generator(config: GeneratorConfig, checkpoint: Path | None = None, *, 
     ``images`` (uint8) replace the training crops, e.g. their fingerprinted copies (Yu et al. 2021 §3)."""
     family = FAMILIES[config.family]
     G, D = build(config)
+    fast = config.precision == "bf16"
+    if fast:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     policy = parse_policy(config.augment)
     D_seen = AugmentedDiscriminator(D, policy) if policy else D
     ema = family.ema if config.ema is None else config.ema
@@ -109,19 +122,27 @@ def train_generator(config: GeneratorConfig, checkpoint: Path | None = None, *, 
         G_ema = copy.deepcopy(G).requires_grad_(False)
         modules["G_ema"] = G_ema
     real_all = to_tensor(training_crops(config) if images is None else images, torch.device("cpu"))
+    if fast:
+        real_all = real_all.contiguous(memory_format=torch.channels_last)
     n, b = len(real_all), config.batch_size
+
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16) if fast else nullcontext()
 
     def step(iteration: int) -> dict[str, float]:
         real = real_all[sample_indices(n, b, config.data_seed, iteration)]
-        fake = G(torch.randn(b, Z_DIM))
-        fake2 = G(torch.randn(b, Z_DIM)) if family.second_fake else None
+        with autocast():
+            fake = G(torch.randn(b, Z_DIM))
+            fake2 = G(torch.randn(b, Z_DIM)) if family.second_fake else None
         opt_d.zero_grad(set_to_none=True)
-        d_loss = family.d_loss(D_seen, real, fake, fake2)
+        with autocast():
+            d_loss = family.d_loss(D_seen, real, fake, fake2)
         d_loss.backward()
         opt_d.step()
         opt_g.zero_grad(set_to_none=True)
         D.requires_grad_(False)
-        g_loss = family.g_loss(D_seen, real, fake, fake2)
+        with autocast():
+            g_loss = family.g_loss(D_seen, real, fake, fake2)
         g_loss.backward()
         D.requires_grad_(True)
         opt_g.step()

@@ -5,7 +5,11 @@ default preset's size (32 px, its widths, minibatch 32), sampling 1000 images fr
     python -m pytest tests/perf/test_perf_zoo.py --benchmark-only
 
 The iteration timings × the preset's iterations give the training time of each generator on one
-thread (``bench zoo train``).
+thread (``bench zoo train``). ``test_training_iterations_by_precision`` times float32 beside
+bfloat16 autocast (``GeneratorConfig.precision``) at the artificial-fingerprint publishers' size
+(width 16, minibatch 64); read the ratio within each group:
+
+    python -m pytest tests/perf/test_perf_zoo.py -k precision --benchmark-only --benchmark-group-by=group
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import numpy as np
 import pytest
 
 from ganprint.datasets.gan_families import FAMILIES
-from ganprint.datasets.gan_training import generator_module, sample, train_generator
+from ganprint.datasets.gan_training import GeneratorConfig, generator_module, sample, train_generator
 from ganprint.datasets.swd import swd
 from ganprint.datasets.zoo_presets import PRESETS
 from ganprint.training import torch_threads
@@ -32,6 +36,16 @@ def one_thread():
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_training_iterations_of_the_default_preset(benchmark, family):
     config = replace(DEFAULT.generator(family), iterations=3)
+    generator, log = benchmark.pedantic(train_generator, args=(config,), kwargs={"progress": False},
+                                        rounds=1, iterations=1)
+    assert np.isfinite(log[0]["d"]) and np.isfinite(log[0]["g"])
+
+
+@pytest.mark.parametrize("precision", ["", "bf16"])
+@pytest.mark.parametrize("family", ["dcgan", "sngan", "cramergan", "progan"])
+def test_training_iterations_by_precision(benchmark, family, precision):
+    benchmark.group = f"{family} 32px, float32 vs bf16"
+    config = GeneratorConfig(family, 32, 16, iterations=4, precision=precision)
     generator, log = benchmark.pedantic(train_generator, args=(config,), kwargs={"progress": False},
                                         rounds=1, iterations=1)
     assert np.isfinite(log[0]["d"]) and np.isfinite(log[0]["g"])
