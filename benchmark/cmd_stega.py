@@ -56,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument("--iterations", type=int, default=4000, help="GAN iterations (default: 4000)")
     recipe.add_argument("--gan-width", type=int, default=16, help="GAN channel width (default: 16)")
     recipe.add_argument("--gan-ema", type=float, default=None, help="GAN generator moving-average decay (default: none)")
+    recipe.add_argument("--gan-precision", default="", choices=("", "bf16"),
+                        help="GAN training arithmetic: float32, or bfloat16 autocast (fast on CPUs with AMX)")
     recipe.add_argument("--bits", type=int, default=32, help="fingerprint length (default: 32)")
     recipe.add_argument("--image-size", type=int, default=32, help="crop side, of the model and the GAN (default: 32)")
     recipe.add_argument("--decoder-init", default="", choices=("", "he"),
@@ -142,7 +144,8 @@ def run_recipe(args: argparse.Namespace) -> int:
     if args.decoder_epochs:
         config = replace(config, decoder_epochs=args.decoder_epochs, attenuation=args.attenuation)
     row = plugin_submodule("evaluation").recipe_trial(config, args.family, args.iterations, base=base, n=args.n,
-                                                         gan_width=args.gan_width, gan_ema=args.gan_ema)
+                                                         gan_width=args.gan_width, gan_ema=args.gan_ema,
+                                                         gan_precision=args.gan_precision)
     print(json.dumps({"config": config.as_dict()} | row))
     return 0
 

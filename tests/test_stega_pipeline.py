@@ -225,3 +225,15 @@ def test_the_crop_sweep_keeps_its_fraction_of_the_side_at_other_sizes():
     assert at64["crop"] == ("size", [2 * size for size in IMAGE_SWEEPS["crop"][1]])
     assert {k: v for k, v in at64.items() if k != "crop"} == {k: v for k, v in IMAGE_SWEEPS.items() if k != "crop"}
 
+
+def test_the_gans_precision_per_preset_and_family_reaches_their_config_and_is_keyed_only_when_set(smoke):
+    from dataclasses import replace
+
+    pipeline, p = smoke
+    assert "precision" not in p.as_dict() and pipeline.generator_config(p, "dcgan").precision == ""
+    fast = replace(p, precision="bf16")
+    assert fast.as_dict()["precision"] == "bf16" and pipeline.generator_config(fast, "dcgan").precision == "bf16"
+    mixed = replace(p, family_precision={p.families[0]: "bf16"})
+    assert [pipeline.generator_config(mixed, f).precision for f in p.families[:2]] == ["bf16", ""]
+    # their generators are stored under the same names, so they must not share a folder with float32 ones
+    assert len({pipeline.work_dir(fast), pipeline.work_dir(mixed), pipeline.work_dir(p)}) == 3

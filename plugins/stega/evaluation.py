@@ -76,13 +76,14 @@ def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",)) -
 
 def recipe_trial(config: StegaConfig, family: str, iterations: int, base: StegaConfig | None = None, n: int = 500,
                  gan_width: int = 16, n_train: int = 2000, gan_ema: float | None = None,
-                 progress: bool = True) -> dict[str, Any]:
+                 gan_precision: str = "", progress: bool = True) -> dict[str, Any]:
     """One row of the training-recipe study (docs/results/stega): the steganography model of
     ``config`` (fine-tuned from ``base`` if given), one ``family`` GAN (width ``gan_width``, generator
-    moving average ``gan_ema``) trained for ``iterations`` on crops it fingerprinted, and how much of the fingerprint the GAN carries (its Table 1 row).
-    Cached like a preset."""
+    moving average ``gan_ema``, arithmetic ``gan_precision``) trained for ``iterations`` on crops it
+    fingerprinted, and how much of the fingerprint the GAN carries (its Table 1 row). Cached like a
+    preset."""
     p = StegaPreset("recipe", config, families=(family,), iterations=iterations, width=gan_width, n_train=n_train,
-                    stega_base=base, ema=gan_ema)
+                    stega_base=base, ema=gan_ema, precision=gan_precision)
     model = steganography_model(p, progress)
     fingerprinted_generator(p, family, progress)  # trained here, with progress, before table1 reads it
     return {"val_bitwise": model.manifest["val"]["bitwise_acc"]} | table1(p, n, controls=())[0]

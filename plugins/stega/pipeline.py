@@ -51,6 +51,8 @@ class StegaPreset:
     family_iterations: dict = field(default_factory=dict)
     stega_base: StegaConfig | None = None  # the model ``stega`` is fine-tuned from (its ``base``)
     ema: float | None = None  # the GANs' generator moving average (``GeneratorConfig.ema``)
+    precision: str = ""  # the GANs' training arithmetic (``GeneratorConfig.precision``): "" float32, "bf16"
+    family_precision: dict = field(default_factory=dict)  # per family, overriding ``precision``
 
     def __post_init__(self) -> None:
         if (self.stega_base is None) != (not self.stega.base) or (
@@ -60,14 +62,18 @@ class StegaPreset:
     def iterations_of(self, family: str) -> int:
         return int(self.family_iterations.get(family, self.iterations))
 
+    def precision_of(self, family: str) -> str:
+        return self.family_precision.get(family, self.precision)
+
     def as_dict(self) -> dict:
         config = asdict(self) | {"stega": self.stega.as_dict()}
         if self.stega_base is None:
             del config["stega_base"]  # keys of presets from before stega_base stay put
         else:
             config["stega_base"] = self.stega_base.as_dict()
-        if self.ema is None:
-            del config["ema"]
+        for name, off in (("ema", None), ("precision", ""), ("family_precision", {})):
+            if config[name] == off:
+                del config[name]  # keys of presets from before the option stay put
         return config
 
 
@@ -85,6 +91,11 @@ def refined(base: StegaConfig, **changes) -> StegaConfig:
 # and not to mmdgan.
 NOISY_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=16, noise_std=0.2, lambda_final=45.0)
 NOISY = refined(NOISY_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8, attenuation=0.3)
+# the same recipe at 64x64 (room for the 32 bits that a GAN with a gradient-penalty critic reproduces);
+# its seven-layer decoder needs He's initialisation to leave chance
+NOISY64_PLAIN = replace(NOISY_PLAIN, image_size=64, decoder_init="he")
+NOISY64 = refined(NOISY64_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8,
+                  attenuation=0.3)
 PAPER_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=8)
 
 PRESETS = {
@@ -93,6 +104,10 @@ PRESETS = {
                          iterations=3, width=8, n_train=64, samples=(12, 6, 6), real=(12, 6, 6)),
     "default": StegaPreset("default", NOISY, families=("dcgan", "sngan", "cramergan"), iterations=4000,
                            stega_base=NOISY_PLAIN),
+    # the default's recipe at 64x64 with bfloat16 GAN training (not shipped; docs/results/stega):
+    # cramergan carries the fingerprint there, sngan collapses
+    "large": StegaPreset("large", NOISY64, families=("sngan", "cramergan", "dcgan"), iterations=4000,
+                         family_iterations={"cramergan": 8000}, stega_base=NOISY64_PLAIN, precision="bf16"),
     # the default of before: the paper's objective alone (its generators are not shipped)
     "paper": StegaPreset("paper", PAPER_PLAIN, iterations=2000, family_iterations={"sngan": 1000, "mmdgan": 1200}),
     # the paper-objective model fine-tuned with the secrecy term: a content-dependent fingerprint
@@ -120,9 +135,10 @@ DECODER_PHASE = ("decoder_epochs", "attenuation")
 
 
 def work_dir(p: StegaPreset) -> Path:
-    """The preset's cache folder, keyed by what the fingerprinted crops depend on: changing the
-    iteration counts, sample sizes or the decoder phase keeps the crops and the GAN checkpoints."""
-    keep = ("stega", "families", "width", "n_train", "seed", "ema")
+    """The preset's cache folder, keyed by what the fingerprinted crops depend on and by the GANs'
+    recipe options (their weights are named by family and iterations only): changing the iteration
+    counts, sample sizes or the decoder phase keeps the crops and the GAN checkpoints."""
+    keep = ("stega", "families", "width", "n_train", "seed", "ema", "precision", "family_precision")
     config = {k: p.as_dict()[k] for k in keep if k in p.as_dict()}
     config["stega"] = {k: v for k, v in config["stega"].items() if k not in DECODER_PHASE}
     return cache_dir("stega", "pipeline", f"{p.name}-{config_key(config)}")
@@ -137,7 +153,7 @@ def generator_config(p: StegaPreset, family: str, iterations: int | None = None)
     from ganprint.datasets.gan_training import GeneratorConfig
 
     return GeneratorConfig(family, p.stega.image_size, p.width, p.iterations_of(family) if iterations is None else iterations,
-                           seed=p.seed, n_train=p.n_train, ema=p.ema)
+                           seed=p.seed, n_train=p.n_train, ema=p.ema, precision=p.precision_of(family))
 
 
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
@@ -250,23 +266,36 @@ def _train_in_worker(p: StegaPreset, family: str, fingerprinted: bool, progress:
 def train_generators(p: StegaPreset, families: Sequence[str], controls: Sequence[str] = (), jobs: int = 1,
                      progress: bool = True) -> None:
     """Train (or resume) the fingerprinted generators of ``families`` and the clean controls of
-    ``controls``, ``jobs`` at a time in separate processes of one torch thread each. The
-    steganography model is trained first, here, so the workers only read it."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    ``controls``, ``jobs`` at a time in separate processes of one torch thread each.
+
+    The clean controls need no steganography model, so they start at once, beside the model's own
+    training in this process (which takes one of the ``jobs`` places); the fingerprinted generators
+    start when the model is ready, those with the most iterations first."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     import multiprocessing
 
-    tasks = [(family, True) for family in families] + [(family, False) for family in controls]
-    if jobs <= 1:
-        for family, fingerprinted in tasks:
-            _generator(p, family, fingerprinted, progress)
-        return
-    steganography_model(p, progress)
     from tqdm.auto import tqdm
 
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_train_in_worker, p, family, fingerprinted, progress) for family, fingerprinted in tasks]
-        with tqdm(total=len(futures), desc="generators", unit="gan", disable=not progress) as bar:
-            for future in as_completed(futures):
+    pending = [(family, False) for family in controls]
+    if jobs <= 1:
+        for family, fingerprinted in pending + [(family, True) for family in families]:
+            _generator(p, family, fingerprinted, progress)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool, \
+            tqdm(total=len(pending) + len(families), desc="generators", unit="gan", disable=not progress) as bar:
+        running: set = set()
+
+        def fill(places: int) -> None:
+            while pending and len(running) < places:
+                running.add(pool.submit(_train_in_worker, p, *pending.pop(0), progress))
+
+        fill(jobs - 1)
+        steganography_model(p, progress)
+        pending += [(family, True) for family in sorted(families, key=lambda f: -p.iterations_of(f))]
+        while pending or running:
+            fill(jobs)
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
                 bar.set_postfix_str(f"{future.result()} done")
                 bar.update()
 
