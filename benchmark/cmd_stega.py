@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--preset", default="default", help="zoo:stega preset (default: default)")
     evaluate.add_argument("--out", type=Path, required=True, help="folder for stega_report.json and the PNGs")
     evaluate.add_argument("--n", type=int, default=500, help="images per source and table (default: 500)")
+    evaluate.add_argument("--sweep-family", default=None,
+                          help="the publisher whose generator the robustness sweeps perturb (default: the preset's first)")
     evaluate.set_defaults(func=run_eval)
     ship = commands.add_parser("ship", help="copy the trained fingerprinted generators into the package")
     ship.add_argument("--preset", default="default", help="zoo:stega preset (default: default)")
@@ -158,7 +160,10 @@ def run_eval(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(1)
-    report = plugin_submodule("report").full_report(_preset(args.preset), args.out, n=args.n)
+    p = _preset(args.preset)
+    if args.sweep_family is not None and args.sweep_family not in p.families:
+        raise UsageError(f"--sweep-family {args.sweep_family!r} is not a publisher of {p.name}: {', '.join(p.families)}")
+    report = plugin_submodule("report").full_report(p, args.out, n=args.n, sweep_family=args.sweep_family)
     print("Table 1 (transfer and fidelity)\n" + _table(report["table1"]))
     table2 = report["table2"]
     print("\nTable 2 (by fingerprint)\n" + _table([{"protocol": k, **{m: v for m, v in d.items() if m != "held_out"}}

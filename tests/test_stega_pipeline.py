@@ -237,3 +237,11 @@ def test_the_gans_precision_per_preset_and_family_reaches_their_config_and_is_ke
     assert [pipeline.generator_config(mixed, f).precision for f in p.families[:2]] == ["bf16", ""]
     # their generators are stored under the same names, so they must not share a folder with float32 ones
     assert len({pipeline.work_dir(fast), pipeline.work_dir(mixed), pipeline.work_dir(p)}) == 3
+
+
+def test_eval_refuses_a_sweep_family_that_is_not_a_publisher(tmp_path, capsys):
+    from ganprint.benchmark.cli import main
+
+    assert main(["stega", "eval", "--preset", "smoke", "--sweep-family", "progan", "--out", str(tmp_path)]) == 2
+    assert "not a publisher of smoke" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # refused before anything ran
