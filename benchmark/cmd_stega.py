@@ -174,5 +174,8 @@ def run_eval(args: argparse.Namespace) -> int:
     for name, curves in report["image_sweeps"].items():
         for curve in curves:
             print(f"{name} [{curve['label']}]: {curve['working_range']}; values {curve['values']}")
+    for family, curve in report["transfer_curves"].items():
+        if curve:
+            print(f"{family} bits carried while training: " + ", ".join(f"{i}: {v:.3f}" for i, v in curve.items()))
     print(f"\nwritten to {args.out}")
     return 0

@@ -245,3 +245,39 @@ def test_eval_refuses_a_sweep_family_that_is_not_a_publisher(tmp_path, capsys):
     assert main(["stega", "eval", "--preset", "smoke", "--sweep-family", "progan", "--out", str(tmp_path)]) == 2
     assert "not a publisher of smoke" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # refused before anything ran
+
+
+def test_the_transfer_curve_is_what_the_final_generator_carries_and_leaves_training_unchanged(smoke, monkeypatch):
+    from dataclasses import replace
+
+    from ganprint.plugins.stega.evaluation import bitwise, gan_samples
+
+    pipeline, p = smoke
+    family = p.families[0]
+    curved, plain = replace(p, name="curved", seed=2), replace(p, name="plain", seed=2)
+    monkeypatch.setattr(pipeline, "CURVE_EVERY", 1)
+    generator, meta = pipeline.fingerprinted_generator(curved, family, progress=False)
+    monkeypatch.setattr(pipeline, "CURVE_EVERY", 10 ** 9)
+    assert meta["sha256"] == pipeline.fingerprinted_generator(plain, family, progress=False)[1]["sha256"]
+    curve = pipeline.transfer_curve(curved, family)
+    assert list(curve) == [p.iterations_of(family)]  # the smoke preset checkpoints only at its end
+    samples = gan_samples(generator, pipeline.CURVE_SAMPLES, pipeline.CURVE_SEED)
+    model = pipeline.steganography_model(curved, progress=False)
+    assert curve[p.iterations_of(family)] == round(bitwise(model, samples, pipeline.database(curved).fingerprints[family]), 4)
+    assert pipeline.transfer_curve(plain, family) == {}
+
+
+def test_eval_writes_every_table_sweep_and_curve_of_a_preset(smoke, tmp_path, capsys):
+    import json
+
+    from ganprint.benchmark.cli import main
+
+    pipeline, p = smoke
+    assert main(["stega", "eval", "--preset", "smoke", "--n", "8", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "stega_report.json").read_text())
+    assert {"table1", "table2", "secrecy", "model_sweeps", "image_sweeps", "transfer_curves"} <= set(report)
+    assert set(report["transfer_curves"]) == set(p.families)
+    assert [row["family"] for row in report["table1"]] == list(p.families)
+    for name in ("sweep_noise", "sweep_jpeg", "sweep_weight_noise", "swd_weight_quantize"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 0
+    assert "Table 1" in capsys.readouterr().out

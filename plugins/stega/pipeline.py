@@ -218,6 +218,55 @@ def ship(p: StegaPreset) -> Path:
     return folder
 
 
+CURVE_EVERY, CURVE_SAMPLES, CURVE_SEED = 500, 500, 1
+
+
+def _transfer_curve(p: StegaPreset, family: str, config, checkpoint: Path):
+    """A ``train_generator`` checkpoint hook: every ``CURVE_EVERY`` iterations, the share of the
+    publisher's bits that ``CURVE_SAMPLES`` samples of the generator at that checkpoint carry (its
+    moving average where the family keeps one, as sampled), kept beside the checkpoint as JSON.
+    It reads the checkpoint just written and samples from its own seed, so training is unchanged."""
+    from ganprint.datasets.gan_training import generator_module, sample
+    from ganprint.plugins.stega.train import decode_logits
+    from ganprint.training import load_checkpoint
+
+    path = checkpoint.with_suffix(".curve.json")
+    model, bits = steganography_model(p, progress=False), database(p).fingerprints[family]
+
+    def record(iteration: int) -> None:
+        if iteration % CURVE_EVERY:
+            return
+        modules = load_checkpoint(checkpoint)["modules"]
+        generator = generator_module(config)
+        generator.load_state_dict(modules.get("G_ema", modules["G"]))
+        decoded = decode_logits(model.decoder, sample(generator.eval(), CURVE_SAMPLES, CURVE_SEED)) > 0
+        curve = json.loads(path.read_text()) if path.exists() else {}
+        curve[str(iteration)] = round(float(np.mean(decoded == bits)), 4)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(curve))
+        os.replace(tmp, path)
+
+    return record
+
+
+def transfer_curve(p: StegaPreset, family: str) -> dict[int, float]:
+    """{iteration: bitwise accuracy} recorded while the fingerprinted generator of ``family`` trained
+    (from its manifest entry, or its checkpoint's record while it trains); empty if none was."""
+    config = generator_config(p, family)
+    entry = _weights_folder(p) / f"{family}-{config.iterations}.json"
+    if entry.exists():
+        curve = json.loads(entry.read_text()).get("transfer_curve", {})
+    else:
+        path = _checkpoint(p, family, True, config).with_suffix(".curve.json")
+        curve = json.loads(path.read_text()) if path.exists() else {}
+    return {int(k): v for k, v in sorted(curve.items(), key=lambda kv: int(kv[0]))}
+
+
+def _checkpoint(p: StegaPreset, family: str, fingerprinted: bool, config) -> Path:
+    kind = family if fingerprinted else f"{family}.clean"
+    return work_dir(p) / "checkpoints" / f"{kind}-{config_key(replace(config, iterations=0).as_dict())}.pt"
+
+
 def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool = True):
     """The trained generator of ``family`` on fingerprinted (or, as control, clean) crops."""
     from ganprint.datasets.gan_training import generator_module, train_generator
@@ -230,15 +279,19 @@ def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool 
     if entry.exists():
         meta = json.loads(entry.read_text())
         return load_weights(folder / f"{tag}.safetensors", generator_module(config), meta["sha256"]).eval(), meta
+    # the clean control trains beside the steganography model (train_generators), so it must not load it
     images = fingerprinted_crops(p, family, steganography_model(p, progress)) if fingerprinted else None
-    kind = family if fingerprinted else f"{family}.clean"
-    checkpoint = work_dir(p) / "checkpoints" / f"{kind}-{config_key(replace(config, iterations=0).as_dict())}.pt"
+    checkpoint = _checkpoint(p, family, fingerprinted, config)
+    record = _transfer_curve(p, family, config, checkpoint) if fingerprinted else None
     started = time.time()
-    generator, log = train_generator(config, checkpoint, progress=progress, checkpoint_every=100, images=images)
+    generator, log = train_generator(config, checkpoint, progress=progress, checkpoint_every=100, images=images,
+                                     on_checkpoint=record)
     folder.mkdir(parents=True, exist_ok=True)
     meta = {"config": config.as_dict(), "fingerprinted": fingerprinted,
             "sha256": save_weights(folder / f"{tag}.safetensors", generator),
             "last_session_seconds": round(time.time() - started, 1), "log_tail": log[-3:]}
+    if fingerprinted and checkpoint.with_suffix(".curve.json").exists():
+        meta["transfer_curve"] = json.loads(checkpoint.with_suffix(".curve.json").read_text())
     tmp = entry.with_suffix(".tmp")
     tmp.write_text(json.dumps(meta, indent=1))
     os.replace(tmp, entry)

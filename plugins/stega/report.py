@@ -10,6 +10,7 @@ paper's upper-bound references. Model perturbations are this plugin's ``weight_q
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from ganprint import REAL
 from ganprint.dataset import ArrayDataset
 from ganprint.plugins.stega import evaluation
 from ganprint.plugins.stega.perturb import WeightNoise, WeightQuantization
-from ganprint.plugins.stega.pipeline import StegaPreset, stega_dataset
+from ganprint.plugins.stega.pipeline import StegaPreset, stega_dataset, transfer_curve
 
 IMAGE_SWEEPS = {
     "noise": ("std", [0.0, 2.0, 5.0, 10.0, 20.0, 40.0]),
@@ -53,7 +54,7 @@ def image_sweeps(p: StegaPreset, out: Path, family: str, n_data: int = 200) -> d
     gan_data = ArrayDataset(f"{full.name}/{family}", full.images[keep], [full.records()[i].source for i in keep],
                             [full.records()[i].split for i in keep], bits=[full.records()[i].bits for i in keep])
     real_data = evaluation.fingerprinted_real_dataset(p, n_data)
-    fitted_gan = protocol.prepare(StegaAttributor, gan_data, seed=p.seed)
+    fitted_gan = protocol.prepare(partial(StegaAttributor, model=p.name), gan_data, seed=p.seed)
     fitted_data = protocol.FittedMethod(fitted_gan.method)
     results = {}
     for attack, (param, strengths) in image_sweep_strengths(p.stega.image_size).items():
@@ -93,7 +94,8 @@ def _plot_swd(strengths, values, param: str, name: str, path: Path) -> None:
 
 
 def full_report(p: StegaPreset, out: Path, n: int = 500, sweep_family: str | None = None) -> dict[str, Any]:
-    """Tables 1–2, the sweeps and secrecy for preset ``p``; written to ``out/stega_report.json``."""
+    """Tables 1–2, the sweeps, secrecy and the transfer curves recorded in training for preset ``p``;
+    written to ``out/stega_report.json``."""
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"preset": p.as_dict()}
     saved = out / "stega_report.json"
@@ -103,7 +105,8 @@ def full_report(p: StegaPreset, out: Path, n: int = 500, sweep_family: str | Non
              ("table2", lambda: evaluation.attribution_table(p, n)),
              ("secrecy", lambda: evaluation.secrecy(p, n_estimate=2 * n, n_test=n)),
              ("model_sweeps", lambda: model_sweeps(p, out, sweep_family or p.families[0])),
-             ("image_sweeps", lambda: image_sweeps(p, out, sweep_family or p.families[0]))]
+             ("image_sweeps", lambda: image_sweeps(p, out, sweep_family or p.families[0])),
+             ("transfer_curves", lambda: {f: transfer_curve(p, f) for f in p.families})]
     for key, run in steps:
         if key in report:
             continue
