@@ -255,12 +255,13 @@ def test_the_transfer_curve_is_what_the_final_generator_carries_and_leaves_train
     pipeline, p = smoke
     family = p.families[0]
     curved, plain = replace(p, name="curved", seed=2), replace(p, name="plain", seed=2)
-    monkeypatch.setattr(pipeline, "CURVE_EVERY", 1)
+    monkeypatch.setattr(pipeline, "CHECKPOINT_EVERY", 1)
+    monkeypatch.setattr(pipeline, "CURVE_EVERY", 1)  # a point after every iteration, in mid-training
     generator, meta = pipeline.fingerprinted_generator(curved, family, progress=False)
     monkeypatch.setattr(pipeline, "CURVE_EVERY", 10 ** 9)
     assert meta["sha256"] == pipeline.fingerprinted_generator(plain, family, progress=False)[1]["sha256"]
     curve = pipeline.transfer_curve(curved, family)
-    assert list(curve) == [p.iterations_of(family)]  # the smoke preset checkpoints only at its end
+    assert list(curve) == list(range(1, p.iterations_of(family) + 1))
     samples = gan_samples(generator, pipeline.CURVE_SAMPLES, pipeline.CURVE_SEED)
     model = pipeline.steganography_model(curved, progress=False)
     assert curve[p.iterations_of(family)] == round(bitwise(model, samples, pipeline.database(curved).fingerprints[family]), 4)

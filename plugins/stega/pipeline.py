@@ -219,13 +219,17 @@ def ship(p: StegaPreset) -> Path:
 
 
 CURVE_EVERY, CURVE_SAMPLES, CURVE_SEED = 500, 500, 1
+CHECKPOINT_EVERY = 100
 
 
 def _transfer_curve(p: StegaPreset, family: str, config, checkpoint: Path):
     """A ``train_generator`` checkpoint hook: every ``CURVE_EVERY`` iterations, the share of the
     publisher's bits that ``CURVE_SAMPLES`` samples of the generator at that checkpoint carry (its
     moving average where the family keeps one, as sampled), kept beside the checkpoint as JSON.
-    It reads the checkpoint just written and samples from its own seed, so training is unchanged."""
+    It reads the checkpoint just written, samples from its own seed and leaves torch's global RNG as
+    it was, so training is unchanged."""
+    import torch
+
     from ganprint.datasets.gan_training import generator_module, sample
     from ganprint.plugins.stega.train import decode_logits
     from ganprint.training import load_checkpoint
@@ -237,7 +241,8 @@ def _transfer_curve(p: StegaPreset, family: str, config, checkpoint: Path):
         if iteration % CURVE_EVERY:
             return
         modules = load_checkpoint(checkpoint)["modules"]
-        generator = generator_module(config)
+        with torch.random.fork_rng(devices=[]):  # a new module's initialisation draws from torch's RNG
+            generator = generator_module(config)
         generator.load_state_dict(modules.get("G_ema", modules["G"]))
         decoded = decode_logits(model.decoder, sample(generator.eval(), CURVE_SAMPLES, CURVE_SEED)) > 0
         curve = json.loads(path.read_text()) if path.exists() else {}
@@ -284,8 +289,8 @@ def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool 
     checkpoint = _checkpoint(p, family, fingerprinted, config)
     record = _transfer_curve(p, family, config, checkpoint) if fingerprinted else None
     started = time.time()
-    generator, log = train_generator(config, checkpoint, progress=progress, checkpoint_every=100, images=images,
-                                     on_checkpoint=record)
+    generator, log = train_generator(config, checkpoint, progress=progress, checkpoint_every=CHECKPOINT_EVERY,
+                                     images=images, on_checkpoint=record)
     folder.mkdir(parents=True, exist_ok=True)
     meta = {"config": config.as_dict(), "fingerprinted": fingerprinted,
             "sha256": save_weights(folder / f"{tag}.safetensors", generator),
