@@ -10,9 +10,10 @@ options change how it is trained, for every family alike: ``augment``, a DiffAug
 (:mod:`ganprint.datasets.gan_augment`), and ``ema``, the decay of a generator moving average that
 overrides the family's own (ProGAN keeps one at 0.999, the others none). A third, ``precision``,
 changes only how the arithmetic is done: ``"bf16"`` runs every forward pass of training under
-bfloat16 autocast on channels-last tensors (the weights, the optimiser and the losses stay float32),
-about twice as fast as float32 on a CPU with bfloat16 matrix units (AMX or AVX512-BF16) and slower
-on one without. Sampling is always float32.
+bfloat16 autocast on channels-last tensors (the weights, the optimiser and the losses stay float32):
+1.5-2.4x faster than float32 on a CPU with bfloat16 matrix units (AMX or AVX512-BF16; measured in
+``tests/perf/test_perf_zoo.py`` and docs/results/stega), slower on one without, and not free (a
+GAN may need more iterations to learn the same detail). Sampling is always float32.
 """
 from __future__ import annotations
 

@@ -45,9 +45,9 @@ def test_training_iterations_of_the_default_preset(benchmark, family):
 @pytest.mark.parametrize("family", ["dcgan", "sngan", "cramergan", "progan"])
 def test_training_iterations_by_precision(benchmark, family, precision):
     benchmark.group = f"{family} 32px, float32 vs bf16"
-    config = GeneratorConfig(family, 32, 16, iterations=4, precision=precision)
+    config = GeneratorConfig(family, 32, 16, iterations=8, precision=precision)
     generator, log = benchmark.pedantic(train_generator, args=(config,), kwargs={"progress": False},
-                                        rounds=1, iterations=1)
+                                        rounds=1, iterations=1, warmup_rounds=1)
     assert np.isfinite(log[0]["d"]) and np.isfinite(log[0]["g"])
 
 
