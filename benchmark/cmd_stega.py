@@ -108,6 +108,9 @@ def run_build(args: argparse.Namespace) -> int:
     pipeline = plugin_submodule("pipeline")
     p = _preset(args.preset)
     families, controls = _names(args.families) or list(p.families), _names(args.controls)
+    unknown = [f for f in families + controls if f not in p.families]
+    if unknown:
+        raise UsageError(f"{', '.join(unknown)}: not a publisher of {p.name} (its publishers: {', '.join(p.families)})")
     pipeline.train_generators(p, families, controls, jobs=args.jobs)
     for family in families:
         _, meta = pipeline.fingerprinted_generator(p, family)

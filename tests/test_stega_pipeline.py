@@ -282,3 +282,11 @@ def test_eval_writes_every_table_sweep_and_curve_of_a_preset(smoke, tmp_path, ca
     for name in ("sweep_noise", "sweep_jpeg", "sweep_weight_noise", "swd_weight_quantize"):
         assert (tmp_path / f"{name}.png").stat().st_size > 0
     assert "Table 1" in capsys.readouterr().out
+
+
+def test_build_refuses_families_that_are_not_publishers_before_training(tmp_path, capsys):
+    from ganprint.benchmark.cli import main
+
+    assert main(["stega", "build", "--preset", "smoke", "--families", "dcgan,progan", "--no-dataset"]) == 2
+    assert "progan: not a publisher of smoke" in capsys.readouterr().err
+    assert main(["stega", "build", "--preset", "smoke", "--controls", "stylegan", "--no-dataset"]) == 2
