@@ -13,7 +13,10 @@ changes only how the arithmetic is done: ``"bf16"`` runs every forward pass of t
 bfloat16 autocast on channels-last tensors (the weights, the optimiser and the losses stay float32):
 1.5-2.4x faster than float32 on a CPU with bfloat16 matrix units (AMX or AVX512-BF16; measured in
 ``tests/perf/test_perf_zoo.py`` and docs/results/stega), slower on one without, and not free (a
-GAN may need more iterations to learn the same detail). Sampling is always float32.
+GAN may need more iterations to learn the same detail). Sampling is always float32. ``lr`` and
+``betas`` replace the family's Adam settings, e.g. the two time-scale update rule (Heusel et al.
+2017: a critic learning faster than its generator), which keeps sngan's spectrally normalised
+critic from stalling at 64×64 (docs/results/stega).
 """
 from __future__ import annotations
 
@@ -53,8 +56,18 @@ class GeneratorConfig:
     augment: str = ""
     ema: float | None = None
     precision: str = ""
+    lr: tuple[float, float] | None = None  # Adam's (generator, critic) learning rates; None: the family's
+    betas: tuple[float, float] | None = None  # Adam's betas for both; None: the family's
 
     def __post_init__(self) -> None:
+        for name in ("lr", "betas"):
+            value = getattr(self, name)
+            if value is not None:  # JSON gives lists; keep configs equal whichever way they were made
+                object.__setattr__(self, name, tuple(float(v) for v in value))
+        if self.lr is not None and (len(self.lr) != 2 or not all(0 < v < 1 for v in self.lr)):
+            raise ValueError(f"lr must be two learning rates in (0, 1), the generator's and the critic's; got {self.lr}")
+        if self.betas is not None and (len(self.betas) != 2 or not all(0 <= v < 1 for v in self.betas)):
+            raise ValueError(f"betas must be two numbers in [0, 1); got {self.betas}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
         if self.family not in FAMILIES:
@@ -80,7 +93,7 @@ class GeneratorConfig:
         return d
 
 
-RECIPE_DEFAULTS = {"augment": "", "ema": None, "precision": ""}
+RECIPE_DEFAULTS = {"augment": "", "ema": None, "precision": "", "lr": None, "betas": None}
 
 
 def training_crops(config: GeneratorConfig) -> np.ndarray:
@@ -115,8 +128,9 @@ def train_generator(config: GeneratorConfig, checkpoint: Path | None = None, *, 
     policy = parse_policy(config.augment)
     D_seen = AugmentedDiscriminator(D, policy) if policy else D
     ema = family.ema if config.ema is None else config.ema
-    opt_g = torch.optim.Adam(G.parameters(), lr=family.lr[0], betas=family.betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=family.lr[1], betas=family.betas)
+    lr, betas = config.lr or family.lr, config.betas or family.betas
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr[0], betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr[1], betas=betas)
     modules: dict = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d}
     G_ema = None
     if ema:

@@ -1,7 +1,8 @@
 """The zoo's training-recipe options: DiffAugment of the discriminator's inputs, generator EMA,
-bfloat16 arithmetic."""
+bfloat16 arithmetic, Adam settings."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 from ganprint.datasets.gan_augment import augment, parse_policy
+from ganprint.datasets.gan_families import FAMILIES
 from ganprint.datasets.gan_training import GeneratorConfig, sample, train_generator
 from ganprint.datasets.zoo_presets import PRESETS
 from ganprint.training import torch_threads
@@ -110,3 +112,22 @@ def test_bf16_training_is_deterministic_keeps_float32_weights_and_only_rounds_di
     difference = np.abs(a.astype(int) - exact.astype(int))
     # the same six steps from the same initialisation: bfloat16 changes the rounding, not the training
     assert difference.max() > 0 and difference.mean() < 0.1
+
+
+def test_adam_settings_are_keyed_only_when_set_survive_json_and_are_checked():
+    assert "lr" not in TINY.as_dict() and "betas" not in TINY.as_dict()
+    ttur = replace(TINY, lr=(1e-4, 4e-4), betas=(0.0, 0.9))
+    as_json = json.loads(json.dumps(ttur.as_dict()))
+    assert as_json["lr"] == [1e-4, 4e-4] and GeneratorConfig(**as_json) == ttur
+    for bad in ({"lr": (1e-4,)}, {"lr": (0.0, 1e-4)}, {"betas": (0.5, 1.0)}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            replace(TINY, **bad)
+
+
+def test_adam_settings_replace_the_familys():
+    family = FAMILIES[TINY.family]
+    plain = sample(train_generator(TINY, progress=False)[0], 8, seed=1)
+    spelled_out = replace(TINY, lr=family.lr, betas=family.betas)
+    np.testing.assert_array_equal(plain, sample(train_generator(spelled_out, progress=False)[0], 8, seed=1))
+    faster_critic = replace(TINY, lr=(family.lr[0], 4 * family.lr[1]))
+    assert not np.array_equal(plain, sample(train_generator(faster_critic, progress=False)[0], 8, seed=1))

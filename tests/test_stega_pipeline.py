@@ -239,6 +239,23 @@ def test_the_gans_precision_per_preset_and_family_reaches_their_config_and_is_ke
     assert len({pipeline.work_dir(fast), pipeline.work_dir(mixed), pipeline.work_dir(p)}) == 3
 
 
+def test_the_gans_adam_settings_per_family_reach_their_config_and_are_keyed_only_when_set(smoke):
+    from dataclasses import replace
+
+    pipeline, p = smoke
+    assert "family_adam" not in p.as_dict() and pipeline.generator_config(p, "dcgan").lr is None
+    first, second = p.families[:2]
+    ttur = replace(p, family_adam={first: {"lr": (1e-4, 4e-4), "betas": (0.0, 0.9)}})
+    configs = [pipeline.generator_config(ttur, f) for f in (first, second)]
+    assert (configs[0].lr, configs[0].betas) == ((1e-4, 4e-4), (0.0, 0.9))
+    assert (configs[1].lr, configs[1].betas) == (None, None)
+    assert pipeline.work_dir(ttur) != pipeline.work_dir(p)
+    with pytest.raises(ValueError, match="family_adam"):
+        replace(p, family_adam={"progan": {"lr": (1e-4, 4e-4)}})  # not a publisher
+    with pytest.raises(ValueError, match="family_adam"):
+        replace(p, family_adam={first: {"momentum": 0.9}})
+
+
 def test_eval_refuses_a_sweep_family_that_is_not_a_publisher(tmp_path, capsys):
     from ganprint.benchmark.cli import main
 

@@ -53,11 +53,16 @@ class StegaPreset:
     ema: float | None = None  # the GANs' generator moving average (``GeneratorConfig.ema``)
     precision: str = ""  # the GANs' training arithmetic (``GeneratorConfig.precision``): "" float32, "bf16"
     family_precision: dict = field(default_factory=dict)  # per family, overriding ``precision``
+    # per family, Adam settings replacing the family's: {"lr": (generator, critic), "betas": (b1, b2)}
+    family_adam: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if (self.stega_base is None) != (not self.stega.base) or (
                 self.stega_base is not None and config_key(self.stega_base.as_dict()) != self.stega.base):
             raise ValueError("stega_base must be the config whose key is stega.base")
+        for family, adam in self.family_adam.items():
+            if family not in self.families or not set(adam) <= {"lr", "betas"}:
+                raise ValueError(f"family_adam maps publishers of the preset to 'lr' and/or 'betas'; got {family}: {adam}")
 
     def iterations_of(self, family: str) -> int:
         return int(self.family_iterations.get(family, self.iterations))
@@ -65,13 +70,16 @@ class StegaPreset:
     def precision_of(self, family: str) -> str:
         return self.family_precision.get(family, self.precision)
 
+    def adam_of(self, family: str) -> dict:
+        return dict(self.family_adam.get(family, {}))
+
     def as_dict(self) -> dict:
         config = asdict(self) | {"stega": self.stega.as_dict()}
         if self.stega_base is None:
             del config["stega_base"]  # keys of presets from before stega_base stay put
         else:
             config["stega_base"] = self.stega_base.as_dict()
-        for name, off in (("ema", None), ("precision", ""), ("family_precision", {})):
+        for name, off in (("ema", None), ("precision", ""), ("family_precision", {}), ("family_adam", {})):
             if config[name] == off:
                 del config[name]  # keys of presets from before the option stay put
         return config
@@ -105,9 +113,11 @@ PRESETS = {
     "default": StegaPreset("default", NOISY, families=("dcgan", "sngan", "cramergan"), iterations=4000,
                            stega_base=NOISY_PLAIN),
     # the default's recipe at 64x64 with bfloat16 GAN training (not shipped; docs/results/stega):
-    # cramergan carries the fingerprint there, sngan collapses
+    # cramergan carries the fingerprint there, and sngan with the two time-scale rule (with the
+    # family's Adam settings its spectrally normalised critic stalls and the generator collapses)
     "large": StegaPreset("large", NOISY64, families=("sngan", "cramergan", "dcgan"), iterations=4000,
-                         family_iterations={"cramergan": 8000}, stega_base=NOISY64_PLAIN, precision="bf16"),
+                         family_iterations={"cramergan": 8000, "sngan": 6000}, stega_base=NOISY64_PLAIN,
+                         precision="bf16", family_adam={"sngan": {"lr": (1e-4, 4e-4), "betas": (0.0, 0.9)}}),
     # the default of before: the paper's objective alone (its generators are not shipped)
     "paper": StegaPreset("paper", PAPER_PLAIN, iterations=2000, family_iterations={"sngan": 1000, "mmdgan": 1200}),
     # the paper-objective model fine-tuned with the secrecy term: a content-dependent fingerprint
@@ -138,7 +148,7 @@ def work_dir(p: StegaPreset) -> Path:
     """The preset's cache folder, keyed by what the fingerprinted crops depend on and by the GANs'
     recipe options (their weights are named by family and iterations only): changing the iteration
     counts, sample sizes or the decoder phase keeps the crops and the GAN checkpoints."""
-    keep = ("stega", "families", "width", "n_train", "seed", "ema", "precision", "family_precision")
+    keep = ("stega", "families", "width", "n_train", "seed", "ema", "precision", "family_precision", "family_adam")
     config = {k: p.as_dict()[k] for k in keep if k in p.as_dict()}
     config["stega"] = {k: v for k, v in config["stega"].items() if k not in DECODER_PHASE}
     return cache_dir("stega", "pipeline", f"{p.name}-{config_key(config)}")
@@ -153,7 +163,8 @@ def generator_config(p: StegaPreset, family: str, iterations: int | None = None)
     from ganprint.datasets.gan_training import GeneratorConfig
 
     return GeneratorConfig(family, p.stega.image_size, p.width, p.iterations_of(family) if iterations is None else iterations,
-                           seed=p.seed, n_train=p.n_train, ema=p.ema, precision=p.precision_of(family))
+                           seed=p.seed, n_train=p.n_train, ema=p.ema, precision=p.precision_of(family),
+                           **p.adam_of(family))
 
 
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
