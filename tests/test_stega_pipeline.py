@@ -144,8 +144,9 @@ def test_the_steganography_model_s_image_size_is_the_gans_and_the_dataset_s(smok
     assert dataset.load("train").images.shape[1:] == (16, 16, 3)
 
 
-def test_the_default_preset_ships_its_models_and_generators():
-    """Building zoo:stega from a fresh install must not train for an hour: the default preset's
+@pytest.mark.parametrize("name", ["default", "small"])
+def test_the_shipped_presets_ship_their_models_and_generators(name):
+    """Building zoo:stega from a fresh install must not train for an hour: each shipped preset's
     steganography model, its base and its fingerprinted generators are all in the package."""
     import json
 
@@ -153,12 +154,30 @@ def test_the_default_preset_ships_its_models_and_generators():
     from ganprint.plugins.stega import pipeline
     from ganprint.plugins.stega.weights import SHIPPED, model_dir
 
-    p = pipeline.preset("default")
+    assert name in pipeline.SHIPPED_PRESETS
+    p = pipeline.preset(name)
     assert model_dir(p.stega).parent == SHIPPED and model_dir(p.stega_base).parent == SHIPPED
     manifest = json.loads((pipeline.shipped_generators(p) / "manifest.json").read_text())
     assert manifest["preset_key"] == config_key(p.as_dict())
     for family in p.families:
         assert f"{family}-{p.iterations_of(family)}" in manifest["sha256"]
+
+
+def test_the_attributor_picks_the_shipped_model_of_the_image_size():
+    from ganprint.plugins.stega import pipeline
+    from ganprint.plugins.stega.attributor import StegaAttributor
+
+    for name in pipeline.SHIPPED_PRESETS:
+        p = pipeline.preset(name)
+        size = p.stega.image_size
+        attributor = StegaAttributor()
+        images = np.zeros((2, size, size, 3), np.uint8)
+        assert attributor.decode(images).shape == (2, p.stega.n_bits)
+        assert attributor._stega(size).config == p.stega
+        with pytest.raises(ValueError, match="reads"):
+            attributor.decode(np.zeros((2, size // 2, size // 2, 3), np.uint8))  # the model stays that size's
+    with pytest.raises(ValueError, match="no shipped steganography model reads 48x48"):
+        StegaAttributor().decode(np.zeros((1, 48, 48, 3), np.uint8))
 
 
 def test_the_cache_of_crops_and_gans_ignores_the_decoder_phase(smoke):

@@ -26,24 +26,31 @@ MIN_PROBABILITY = 0.01
 class StegaAttributor(Attributor, FingerprintDecoder):
     """Decodes fingerprints with a trained steganography decoder and attributes them.
 
-    ``model`` names the steganography model: the name of a ``zoo:stega`` preset (``"default"``, the
-    paper's objective; ``"secret"``, with the secrecy term), whose shipped weights are used (trained
-    and cached if missing), or a path to a saved model folder.
+    ``model`` names the steganography model: ``"auto"`` (the shipped model of the preset whose
+    image size is that of the first images decoded: ``default`` at 64×64, ``small`` at 32×32), the
+    name of a ``zoo:stega`` preset (its model is trained and cached if it is not shipped), or a path
+    to a saved model folder. Once loaded, the model reads images of its own size only.
     """
 
-    def __init__(self, model: str = "default", batch_size: int = 256) -> None:
+    def __init__(self, model: str = "auto", batch_size: int = 256) -> None:
         self.model = model
         self.batch_size = batch_size
 
-    def _stega(self):
+    def _stega(self, size: int):
         if getattr(self, "_loaded", None) is None:
             from pathlib import Path
 
-            from ganprint.plugins.stega.pipeline import PRESETS, steganography_model
+            from ganprint.plugins.stega.pipeline import PRESETS, SHIPPED_PRESETS, steganography_model
             from ganprint.plugins.stega.weights import load_model
 
-            self._loaded = (steganography_model(PRESETS[self.model]) if self.model in PRESETS
-                            else load_model(Path(self.model)))
+            name = self.model
+            if name == "auto":
+                sizes = {PRESETS[n].stega.image_size: n for n in reversed(SHIPPED_PRESETS)}
+                if size not in sizes:
+                    raise ValueError(f"no shipped steganography model reads {size}x{size} images "
+                                     f"(shipped: {', '.join(f'{s}x{s} ({n})' for s, n in sorted(sizes.items()))})")
+                name = sizes[size]
+            self._loaded = (steganography_model(PRESETS[name]) if name in PRESETS else load_model(Path(name)))
         return self._loaded
 
     def decode_logits(self, X: np.ndarray) -> np.ndarray:
@@ -51,7 +58,7 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         from ganprint.plugins.stega.train import decode_logits
 
         check_images(X)
-        stega = self._stega()
+        stega = self._stega(X.shape[1])
         size = stega.config.image_size
         if X.shape[1:3] != (size, size):
             raise ValueError(f"the steganography decoder reads {size}x{size} images; got {X.shape[1]}x{X.shape[2]}")

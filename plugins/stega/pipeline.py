@@ -11,8 +11,9 @@
 Every step is cached under ``cache_dir("stega", ...)`` keyed by the preset's config: fingerprinted
 crops as ``.npy``, GAN training through resumable checkpoints (keyed without the iteration count, so
 a longer run continues a shorter one), generator weights as safetensors with a sha256 manifest, and
-the sampled dataset as one ``.npz`` written atomically. The ``default`` preset's generators ship
-in ``plugins/stega/weights/gans/default/``, so building ``zoo:stega`` needs no training.
+the sampled dataset as one ``.npz`` written atomically. The generators of the ``default`` (64 px)
+and ``small`` (32 px) presets ship in ``plugins/stega/weights/gans/<preset>/``, so building
+``zoo:stega`` or ``zoo:stega:small`` needs no training.
 """
 from __future__ import annotations
 
@@ -95,12 +96,12 @@ def refined(base: StegaConfig, **changes) -> StegaConfig:
 # then a fine-tune at a higher λ for fidelity whose residual strength is calibrated to 35.5 dB on
 # val crops, keeping the epoch whose fingerprint best survives the noise, then the decoder alone
 # taught to read fingerprints at 30-100% strength (docs/results/stega).
-# PAPER_PLAIN is the paper's objective alone: its fingerprint transfers to dcgan at 0.894 bitwise
+# NOISY is the ``small`` preset's model. PAPER_PLAIN is the paper's objective alone: its fingerprint transfers to dcgan at 0.894 bitwise
 # and not to mmdgan.
 NOISY_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=16, noise_std=0.2, lambda_final=45.0)
 NOISY = refined(NOISY_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8, attenuation=0.3)
-# the same recipe at 64x64 (room for the 32 bits that a GAN with a gradient-penalty critic reproduces);
-# its seven-layer decoder needs He's initialisation to leave chance
+# the same recipe at 64x64, the ``default`` preset's model; its seven-layer decoder needs He's
+# initialisation to leave chance
 NOISY64_PLAIN = replace(NOISY_PLAIN, image_size=64, decoder_init="he")
 NOISY64 = refined(NOISY64_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8,
                   attenuation=0.3)
@@ -110,20 +111,25 @@ PRESETS = {
     "smoke": StegaPreset("smoke", StegaConfig(n_bits=8, width=8, n_train=64, n_val=32, max_epochs=1, ramp_steps=2,
                                               secrecy_group=8),
                          iterations=3, width=8, n_train=64, samples=(12, 6, 6), real=(12, 6, 6)),
-    "default": StegaPreset("default", NOISY, families=("dcgan", "sngan", "cramergan"), iterations=4000,
-                           stega_base=NOISY_PLAIN),
-    # the default's recipe at 64x64 with bfloat16 GAN training (not shipped; docs/results/stega):
-    # cramergan carries the fingerprint there, and sngan with the two time-scale rule (with the
-    # family's Adam settings its spectrally normalised critic stalls and the generator collapses)
-    "large": StegaPreset("large", NOISY64, families=("sngan", "cramergan", "dcgan"), iterations=4000,
-                         family_iterations={"cramergan": 8000, "sngan": 6000}, stega_base=NOISY64_PLAIN,
-                         precision="bf16", family_adam={"sngan": {"lr": (1e-4, 4e-4), "betas": (0.0, 0.9)}}),
-    # the default of before: the paper's objective alone (its generators are not shipped)
+    # 64x64 (room for the 32 bits that a GAN with a gradient-penalty critic reproduces), the GANs
+    # trained in bfloat16; cramergan needs 8000 iterations, and sngan the two time-scale rule (with
+    # the family's Adam settings its spectrally normalised critic stalls and the generator collapses)
+    "default": StegaPreset("default", NOISY64, families=("sngan", "cramergan", "dcgan"), iterations=4000,
+                           family_iterations={"cramergan": 8000, "sngan": 6000}, stega_base=NOISY64_PLAIN,
+                           precision="bf16", family_adam={"sngan": {"lr": (1e-4, 4e-4), "betas": (0.0, 0.9)}}),
+    # the default until 2026-12-05, at 32x32: cramergan carries only 0.83 of the bits, but the
+    # fingerprint resists the averaging attack and survives JPEG and cropping, which the 64 px one does not
+    "small": StegaPreset("small", NOISY, families=("dcgan", "sngan", "cramergan"), iterations=4000,
+                         stega_base=NOISY_PLAIN),
+    # the first default: the paper's objective alone (its generators are not shipped)
     "paper": StegaPreset("paper", PAPER_PLAIN, iterations=2000, family_iterations={"sngan": 1000, "mmdgan": 1200}),
     # the paper-objective model fine-tuned with the secrecy term: a content-dependent fingerprint
     "secret": StegaPreset("secret", refined(PAPER_PLAIN, secrecy_weight=1.0, max_epochs=4), families=("dcgan",),
                           iterations=1000, stega_base=PAPER_PLAIN),
 }
+
+# the presets whose models and generators ship in the package, the default first
+SHIPPED_PRESETS = ("default", "small")
 
 
 def preset(name: str) -> StegaPreset:
