@@ -40,16 +40,10 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         if getattr(self, "_loaded", None) is None:
             from pathlib import Path
 
-            from ganprint.plugins.stega.pipeline import PRESETS, SHIPPED_PRESETS, steganography_model
+            from ganprint.plugins.stega.pipeline import PRESETS, shipped_preset_of_size, steganography_model
             from ganprint.plugins.stega.weights import load_model
 
-            name = self.model
-            if name == "auto":
-                sizes = {PRESETS[n].stega.image_size: n for n in reversed(SHIPPED_PRESETS)}
-                if size not in sizes:
-                    raise ValueError(f"no shipped steganography model reads {size}x{size} images "
-                                     f"(shipped: {', '.join(f'{s}x{s} ({n})' for s, n in sorted(sizes.items()))})")
-                name = sizes[size]
+            name = shipped_preset_of_size(size).name if self.model == "auto" else self.model
             self._loaded = (steganography_model(PRESETS[name]) if name in PRESETS else load_model(Path(name)))
         return self._loaded
 

@@ -96,8 +96,8 @@ def refined(base: StegaConfig, **changes) -> StegaConfig:
 # then a fine-tune at a higher λ for fidelity whose residual strength is calibrated to 35.5 dB on
 # val crops, keeping the epoch whose fingerprint best survives the noise, then the decoder alone
 # taught to read fingerprints at 30-100% strength (docs/results/stega).
-# NOISY is the ``small`` preset's model. PAPER_PLAIN is the paper's objective alone: its fingerprint transfers to dcgan at 0.894 bitwise
-# and not to mmdgan.
+# NOISY is the ``small`` preset's model. PAPER_PLAIN is the paper's objective alone: its fingerprint
+# transfers to dcgan at 0.894 bitwise and not to mmdgan.
 NOISY_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=16, noise_std=0.2, lambda_final=45.0)
 NOISY = refined(NOISY_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8, attenuation=0.3)
 # the same recipe at 64x64, the ``default`` preset's model; its seven-layer decoder needs He's
@@ -130,6 +130,15 @@ PRESETS = {
 
 # the presets whose models and generators ship in the package, the default first
 SHIPPED_PRESETS = ("default", "small")
+
+
+def shipped_preset_of_size(size: int) -> StegaPreset:
+    """The first shipped preset whose steganography model reads ``size``×``size`` images."""
+    for name in SHIPPED_PRESETS:
+        if PRESETS[name].stega.image_size == size:
+            return PRESETS[name]
+    shipped = ", ".join(f"{PRESETS[n].stega.image_size}x{PRESETS[n].stega.image_size} ({n})" for n in SHIPPED_PRESETS)
+    raise ValueError(f"no shipped steganography model reads {size}x{size} images (shipped: {shipped})")
 
 
 def preset(name: str) -> StegaPreset:
