@@ -1,49 +1,173 @@
-"""The ``bench`` command. Each sub-command lives in its own module listed in ``COMMANDS``; a module
-defines ``register(subparsers)``, which adds its parser and sets ``func(args) -> exit code``."""
+"""The ``bench`` command: the harness's own sub-commands plus those plugins contribute.
+
+The harness commands (:data:`HARNESS`) live in ``ganprint.benchmark.cmd_*`` modules, each
+defining ``add_arguments(parser)`` and ``run(args) -> int``; plugin commands come from the
+``ganprint_commands`` hook as :class:`ganprint.CommandSpec` records. ``bench --help`` lists both,
+grouped, without importing any command's module or any heavy library: only the command that runs
+has its module imported and its arguments added.
+
+Exit status: 0 done, 1 nothing could be computed, 2 a usage error, 130 interrupted.
+"""
 from __future__ import annotations
 
 import argparse
-import importlib
+import os
 import sys
-from typing import Sequence
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
-from ganprint.benchmark.errors import UsageError
+import ganprint
+from ganprint.commands import HARNESS_COMMANDS, UsageError, command_from_module
 
-COMMANDS = [
-    "ganprint.benchmark.cmd_list",
-    "ganprint.benchmark.cmd_run",
-    "ganprint.benchmark.cmd_prnu",
-    "ganprint.benchmark.cmd_bfrvae",
-    "ganprint.benchmark.cmd_visnet",
-    "ganprint.benchmark.cmd_sweep",
-    "ganprint.benchmark.cmd_stega",
-    "ganprint.benchmark.cmd_export",
-    "ganprint.benchmark.cmd_cnn",
-    "ganprint.benchmark.cmd_zoo",
-    "ganprint.benchmark.cmd_data",
-]
+HARNESS: dict[str, tuple[str, str]] = {
+    "list": ("ganprint.benchmark.cmd_list", "list registered detectors, attacks, datasets and commands"),
+    "run": ("ganprint.benchmark.cmd_run", "fit, attack and score detectors; print the leaderboards"),
+    "sweep": ("ganprint.benchmark.cmd_sweep", "metric-versus-strength curves of one attack, with working ranges"),
+    "export": ("ganprint.benchmark.cmd_export", "export a torch-based detector fitted on a dataset to ONNX"),
+    "data": ("ganprint.benchmark.cmd_data", "build a dataset into the cache, or describe it"),
+}
+assert set(HARNESS) <= set(HARNESS_COMMANDS), "a harness command's name must be reserved in ganprint.commands"
+GROUP_TITLES = {"harness": "the harness", "analysis": "plugin analyses", "maintenance": "maintenance"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default, unless its help already says it or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default in (None, False, argparse.SUPPRESS)
+                or action.option_strings == [] or isinstance(action, argparse._HelpAction)):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A sub-command, harness or plugin: where it comes from and how to build and run it."""
+
+    name: str
+    summary: str
+    group: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    origin: str = "ganprint"
+
+    @property
+    def from_plugin(self) -> bool:
+        return self.group != "harness"
+
+
+def _harness_command(name: str) -> Command:
+    module, summary = HARNESS[name]
+    spec = command_from_module(name, summary, module)
+    return Command(name, summary, "harness", spec.add_arguments, spec.run)
+
+
+def available_commands() -> dict[str, Command]:
+    """Harness commands, then every plugin command the registry accepted."""
+    from ganprint.registry import load_registry
+
+    commands = {name: _harness_command(name) for name in HARNESS}
+    registry = load_registry()
+    for name, spec in sorted(registry.commands.items()):
+        info = registry.origin("commands", name)
+        commands[name] = Command(name, spec.summary, spec.group, spec.add_arguments, spec.run,
+                                 f"{info.plugin} ({info.distribution})")
+    return commands
+
+
+def _listing(commands: dict[str, Command]) -> str:
+    width = max(len(n) for n in commands) + 2
+    parts = []
+    for group, title in GROUP_TITLES.items():
+        rows = [c for c in commands.values() if c.group == group]
+        if rows:
+            parts.append(f"{title}:\n" + "\n".join(f"  {c.name:<{width}}{c.summary}" for c in rows))
+    return "\n\n".join(parts)
+
+
+def build_parser(commands: dict[str, Command], selected: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``bench``; only the ``selected`` command gets its arguments added."""
     parser = argparse.ArgumentParser(
-        prog="bench", description="Benchmark GAN-image forensics methods: detection, attribution, fingerprints.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    subparsers.required = True
-    for name in COMMANDS:
-        importlib.import_module(name).register(subparsers)
+        prog="bench", formatter_class=HelpFormatter, usage="bench [-h] [--version] [-q | -v] COMMAND ...",
+        description="Benchmark GAN-image forensics methods: detection, attribution, fingerprints.\n\n"
+                    + _listing(commands)
+                    + "\n\n`bench COMMAND --help` describes a command.")
+    parser.add_argument("--version", action="version",
+                        version=f"bench (ganprint {ganprint.__version__}), Python {sys.version.split()[0]}")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="tracebacks with errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", help=argparse.SUPPRESS)
+    for command in commands.values():
+        sub = subparsers.add_parser(command.name, prog=f"bench {command.name}", help=command.summary, description=command.summary,
+                                    formatter_class=HelpFormatter)
+        if command.name == selected:
+            command.add_arguments(sub)
+            _use_formatter(sub)
     return parser
 
 
+def _use_formatter(parser: argparse.ArgumentParser) -> None:
+    """Give nested sub-parsers a plugin created the same help formatter."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.formatter_class = HelpFormatter
+                _use_formatter(sub)
+
+
+def _selected(argv: Sequence[str], commands: dict[str, Command]) -> str | None:
+    """The command named in ``argv``: its first word that is not a global option."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in commands else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = available_commands()
+    selected = _selected(argv, commands)
+    parser = build_parser(commands, selected)
+    if not argv:
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.quiet:
+        os.environ["TQDM_DISABLE"] = "1"
+    command = commands[args.command]
+    return _run(command, args)
+
+
+def _run(command: Command, args: argparse.Namespace) -> int:
     try:
-        return int(args.func(args) or 0)
+        return int(command.run(args) or 0)
     except UsageError as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130
+    except SystemExit as exit_:
+        if not command.from_plugin:
+            raise
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except BaseException as error:  # noqa: BLE001 - a plugin command's failure is reported, not a crash
+        if not command.from_plugin:
+            raise
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        text = str(error).strip().splitlines()
+        detail = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+        print(f"bench: error: command {command.name!r} of plugin {command.origin} failed: {detail}"
+              + ("" if getattr(args, "verbose", False) else " (-v shows the traceback)"), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganprint.benchmark.cmd_run import open_dataset
-from ganprint.benchmark.errors import UsageError
+from ganprint.commands import UsageError, add_dataset_argument, add_seed_argument, check_output_file, open_dataset
 from ganprint.interfaces import Attributor
 from ganprint.onnx_export import export_method, is_exportable, run_onnx
 from ganprint.protocol import fit_method
@@ -23,13 +22,11 @@ from ganprint.registry import UnknownNameError, load_registry
 PARITY_IMAGES = 256
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("export", help="export a torch-based detector fitted on a dataset to ONNX")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a registered detector (see `bench list detectors`)")
-    parser.add_argument("--dataset", required=True, help="NAME, NAME:ARG or folder:PATH")
+    add_dataset_argument(parser)
     parser.add_argument("--onnx", type=Path, required=True, help="where to write the .onnx file")
-    parser.add_argument("--seed", type=int, default=0, help="the seed of the fit, as in `bench run` (default: 0)")
-    parser.set_defaults(func=run)
+    add_seed_argument(parser)
 
 
 def torch_reference(method: object, images: np.ndarray) -> np.ndarray:
@@ -46,6 +43,7 @@ def torch_reference(method: object, images: np.ndarray) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.onnx, "--onnx")
     registry = load_registry()
     try:
         spec = registry.get("detectors", args.name)
@@ -58,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         import onnxruntime  # noqa: F401
     except ImportError as error:
         raise UsageError("ONNX export needs onnx and onnxruntime: pip install onnx onnxruntime") from error
-    dataset = open_dataset(registry, args.dataset)
+    dataset = open_dataset(args.dataset, registry)
     method = fit_method(spec.factory, dataset, seed=args.seed)
     sample = dataset.load("val").images[:PARITY_IMAGES]
     path = export_method(method, sample, args.onnx)

@@ -1,4 +1,5 @@
-"""``bench list [detectors|attacks|datasets]``: what is registered, from which plugin, and what failed."""
+"""``bench list [detectors|attacks|datasets|commands]``: what is registered, from which plugin, and what
+failed to load."""
 from __future__ import annotations
 
 import argparse
@@ -8,10 +9,8 @@ from tabulate import tabulate
 from ganprint.registry import KINDS, Registry, load_registry, natural_key
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("list", help="list registered detectors, attacks and datasets")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", nargs="?", choices=list(KINDS), help="only this kind")
-    parser.set_defaults(func=run)
 
 
 def format_listing(registry: Registry, kinds: list[str]) -> str:

@@ -3,53 +3,45 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
-from ganprint.benchmark.errors import UsageError
+from ganprint.atomic import atomic_open, write_json
 from ganprint.benchmark.leaderboard import FORMATS, render
 from ganprint.benchmark.runner import NO_ATTACK, RunResult, run_benchmark
 from ganprint.benchmark.store import ResultStore, default_store_path
-from ganprint.dataset import DatasetError
-from ganprint.registry import Registry, UnknownNameError, load_registry
+from ganprint.commands import (
+    UsageError,
+    add_dataset_argument,
+    add_seed_argument,
+    check_output_dir,
+    check_output_file,
+    open_dataset,
+    positive_int,
+)
+from ganprint.registry import UnknownNameError, load_registry
 
-DEFAULT_DATASET = "zoo:default"
 
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="run detectors through the evaluation protocol")
-    parser.add_argument("--plugins", default="all", help="'all' or a comma list of names and globs (default: all)")
-    parser.add_argument("--dataset", default=DEFAULT_DATASET,
-                        help=f"NAME, NAME:ARG or folder:PATH (default: {DEFAULT_DATASET})")
-    parser.add_argument("--attacks", default=NO_ATTACK, help="comma list of attacks, 'none' = clean (default: none)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plugins", default="all", help="'all' or a comma list of names and globs")
+    add_dataset_argument(parser)
+    parser.add_argument("--attacks", default=NO_ATTACK, help="comma list of attacks, 'none' = clean")
     parser.add_argument("--immunize", action="store_true",
-                        help="also fit each detector on training images under each attack (the 'dfs' columns)")
+                        help="also fit each detector on training images under each attack (the 'immunized' columns)")
     parser.add_argument("--format", default="github", choices=FORMATS, help="leaderboard format")
-    parser.add_argument("--seed", type=int, default=0, help="fixes every random choice (default: 0)")
+    add_seed_argument(parser)
     parser.add_argument("--store", type=Path, default=None, help=f"results database (default: {default_store_path()})")
     parser.add_argument("--resume", action="store_true", help="skip cells already finished in the store")
     parser.add_argument("--out", type=Path, default=None, help="write results.json and predictions.csv here")
-    parser.add_argument("--batch-size", type=int, default=256, help="test images scored per batch")
-    parser.set_defaults(func=run)
-
-
-def open_dataset(registry: Registry, text: str):
-    try:
-        return registry.open_dataset(text)
-    except (DatasetError, UnknownNameError) as error:
-        raise UsageError(str(error).strip("'\"")) from error
-    except Exception as error:  # a dataset plugin's own failure is still one clear line
-        raise UsageError(f"could not open dataset {text!r}: {type(error).__name__}: {error}") from error
+    parser.add_argument("--batch-size", type=positive_int, default=256, help="test images scored per batch")
 
 
 def write_outputs(result: RunResult, store: ResultStore, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps([c.as_dict() for c in result.cells], indent=2, default=repr))
+    write_json(out / "results.json", [c.as_dict() for c in result.cells])
     columns = ["detector", "attack", "immunized", "ids", "labels", "scores", "predicted", "confidence",
                "open_predicted", "open_confidence", "bits_correct"]
     names = {"ids": "image_id", "labels": "source", "scores": "score", "bits_correct": "bitwise_acc"}
-    with open(out / "predictions.csv", "w", newline="") as f:
+    with atomic_open(out / "predictions.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([names.get(c, c) for c in columns])
         for cell in result.cells:
@@ -59,10 +51,10 @@ def write_outputs(result: RunResult, store: ResultStore, out: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.batch_size < 1:
-        raise UsageError("--batch-size must be at least 1")
+    check_output_dir(args.out)
+    check_output_file(args.store, "--store")
     registry = load_registry()
-    dataset = open_dataset(registry, args.dataset)
+    dataset = open_dataset(args.dataset, registry)
     try:
         registry.select("detectors", args.plugins)
     except UnknownNameError as error:

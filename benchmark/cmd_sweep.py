@@ -10,7 +10,6 @@ prints the metric at each strength with the working range.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -18,17 +17,26 @@ from typing import Any
 from tabulate import tabulate
 
 from ganprint import protocol
-from ganprint.benchmark.cli import UsageError
-from ganprint.benchmark.cmd_run import open_dataset
 from ganprint.benchmark.outcome import Outcome
-from ganprint.benchmark.sweep import DEFAULT_THRESHOLD, SweepCurve, attack_sweep, plot_sweep
+from ganprint.commands import (
+    UsageError,
+    add_dataset_argument,
+    add_out_argument,
+    add_seed_argument,
+    check_output_dir,
+    finite_float,
+    names,
+    open_dataset,
+    positive_int,
+)
+from ganprint.atomic import write_json
+from ganprint.sweep import DEFAULT_THRESHOLD, SweepCurve, attack_sweep, plot_sweep
 from ganprint.registry import UnknownNameError, load_registry
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("sweep", help="metric-versus-strength curves of one attack, with working ranges")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugins", default="all", help="'all' or a comma list of detector names and globs")
-    parser.add_argument("--dataset", required=True, help="NAME, NAME:ARG or folder:PATH")
+    add_dataset_argument(parser)
     parser.add_argument("--attack", required=True, help="a registered attack, e.g. jpeg")
     parser.add_argument("--strengths", required=True,
                         help="comma list of fixed strengths, mildest first (e.g. jpeg quality 90,70,50,30,10)")
@@ -37,18 +45,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--metric", default=None,
                         help="dotted metric, e.g. closed_world.acc, detection.auc, fingerprint.bitwise_acc "
                              "(default: bitwise acc, else closed-world acc, else detection acc)")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
-                        help=f"working range: metric at or above this (default: {DEFAULT_THRESHOLD})")
-    parser.add_argument("--seed", type=int, default=0, help="fixes every random choice (default: 0)")
-    parser.add_argument("--batch-size", type=int, default=256, help="test images scored per batch")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the PNG and JSON")
-    parser.set_defaults(func=run)
+    parser.add_argument("--threshold", type=finite_float, default=DEFAULT_THRESHOLD,
+                        help="working range: metric at or above this")
+    add_seed_argument(parser)
+    parser.add_argument("--batch-size", type=positive_int, default=256, help="test images scored per batch")
+    add_out_argument(parser, "folder for the PNG and JSON")
 
 
 def parse_strengths(text: str) -> list[int | float]:
     """``"90,70,50"`` → ``[90, 70, 50]``; integers stay integers, anything else becomes a float."""
     strengths: list[int | float] = []
-    for part in [p.strip() for p in text.split(",") if p.strip()]:
+    for part in names(text):
         try:
             strengths.append(int(part))
         except ValueError:
@@ -56,6 +63,8 @@ def parse_strengths(text: str) -> list[int | float]:
                 strengths.append(float(part))
             except ValueError:
                 raise UsageError(f"--strengths must be numbers separated by commas; got {part!r}") from None
+            if not math.isfinite(strengths[-1]):
+                raise UsageError(f"--strengths must be finite numbers; got {part!r}")
     if not strengths:
         raise UsageError("--strengths needs at least one value")
     return strengths
@@ -72,8 +81,9 @@ def strength_param(attack: Any, name: str, given: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_dir(args.out)
     registry = load_registry()
-    dataset = open_dataset(registry, args.dataset)
+    dataset = open_dataset(args.dataset, registry)
     try:
         specs = registry.select("detectors", args.plugins)
         attack_spec = registry.get("attacks", args.attack)
@@ -112,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         record = {"dataset": dataset.name, "dataset_hash": dataset.content_hash(), "attack": attack_spec.name,
                   "param": param, "threshold": args.threshold, "seed": args.seed,
                   "curves": [dict(c.as_dict(), working_range=c.working_range(args.threshold)) for c in curves]}
-        (args.out / f"sweep_{attack_spec.name}.json").write_text(json.dumps(record, indent=2))
+        write_json(args.out / f"sweep_{attack_spec.name}.json", record)
         print(f"\nwrote {png} and {png.with_suffix('.json')}")
     return 0 if curves else 1
 

@@ -1,5 +1,4 @@
-"""Errors the ``bench`` command reports as one line and exit status 2."""
+"""Errors the ``bench`` command reports as one line and exit status 2 (see :mod:`ganprint.commands`)."""
+from ganprint.commands import UsageError
 
-
-class UsageError(Exception):
-    """A user error: a bad dataset, name or option."""
+__all__ = ["UsageError"]

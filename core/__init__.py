@@ -15,7 +15,7 @@ from ganprint.interfaces import (
     check_is_fitted,
     check_known_labels,
 )
-from ganprint.specs import AttackSpec, DatasetSpec, DetectorSpec
+from ganprint.specs import AttackSpec, CommandSpec, DatasetSpec, DetectorSpec
 
 __version__ = "0.1.0"
 
@@ -28,6 +28,7 @@ __all__ = [
     "DetectorSpec",
     "AttackSpec",
     "DatasetSpec",
+    "CommandSpec",
     "NotFittedError",
     "check_is_fitted",
     "check_known_labels",

@@ -9,7 +9,7 @@ from typing import Iterable
 
 import pluggy
 
-from ganprint.specs import AttackSpec, DatasetSpec, DetectorSpec
+from ganprint.specs import AttackSpec, CommandSpec, DatasetSpec, DetectorSpec
 
 PROJECT = "ganprint"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -29,3 +29,8 @@ def ganprint_attacks() -> Iterable[AttackSpec]:
 @hookspec
 def ganprint_datasets() -> Iterable[DatasetSpec]:
     """Datasets this plugin provides."""
+
+
+@hookspec
+def ganprint_commands() -> Iterable[CommandSpec]:
+    """``bench`` sub-commands this plugin provides (a paper's analyses, its models' maintenance)."""

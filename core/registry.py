@@ -19,12 +19,14 @@ from typing import Any, Iterable, Sequence
 import pluggy
 
 from ganprint import hookspecs
-from ganprint.specs import AttackSpec, DatasetSpec, DetectorSpec
+from ganprint.commands import HARNESS_COMMANDS
+from ganprint.specs import AttackSpec, CommandSpec, DatasetSpec, DetectorSpec
 
 KINDS = {
     "detectors": ("ganprint_detectors", DetectorSpec),
     "attacks": ("ganprint_attacks", AttackSpec),
     "datasets": ("ganprint_datasets", DatasetSpec),
+    "commands": ("ganprint_commands", CommandSpec),
 }
 
 
@@ -70,6 +72,10 @@ class Registry:
     @property
     def datasets(self) -> dict[str, DatasetSpec]:
         return self.specs["datasets"]
+
+    @property
+    def commands(self) -> dict[str, CommandSpec]:
+        return self.specs["commands"]
 
     def origin(self, kind: str, name: str) -> PluginInfo:
         return self.origins[(kind, name)]
@@ -211,6 +217,11 @@ def _add(registry: Registry, kind: str, spec_type: type, record: object, info: P
         )
         return
     name = record.name  # type: ignore[attr-defined]
+    if kind == "commands" and name in HARNESS_COMMANDS:
+        registry.failures.append(
+            LoadFailure(info.plugin, info.distribution, stage,
+                        f"command name {name!r} is reserved for the harness's own command; refused"))
+        return
     if name in registry.specs[kind]:
         first = registry.origins[(kind, name)]
         registry.failures.append(

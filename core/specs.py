@@ -1,11 +1,28 @@
 """Spec records the hooks return: a name, a factory and a one-line summary (DESIGN.md, Hooks)."""
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable
 
 NAME_PATTERN = re.compile(r"^[a-z0-9_.-]+$")
+COMMAND_GROUPS = ("analysis", "maintenance")
+
+
+def lazy_factory(target: str, **fixed: Any) -> Callable[..., Any]:
+    """A factory for ``"package.module:Class"`` that imports the module only when called, so a
+    plugin's hook module stays light; ``fixed`` keyword arguments are passed on every call (a
+    registered variant), and call-time keyword arguments are added to them."""
+    module, _, name = target.partition(":")
+    if not module or not name:
+        raise ValueError(f"target must be 'package.module:Name'; got {target!r}")
+    return partial(_construct, module, name, **fixed)
+
+
+def _construct(module: str, name: str, **params: Any) -> Any:
+    return getattr(importlib.import_module(module), name)(**params)
 
 
 def _validate(kind: str, name: object, factory: object, summary: object) -> None:
@@ -51,3 +68,29 @@ class DatasetSpec:
 
     def __post_init__(self) -> None:
         _validate("dataset", self.name, self.factory, self.summary)
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A ``bench NAME`` sub-command a plugin contributes (after conda's ``CondaSubcommand``).
+
+    ``add_arguments(parser)`` adds the command's options to its ``argparse.ArgumentParser`` (and
+    may add sub-parsers of its own); ``run(args) -> int`` runs it and returns the exit code (0 done,
+    1 nothing could be computed, 2 a usage error: raise :class:`ganprint.commands.UsageError`).
+    ``group`` places it in ``bench --help``: ``analysis`` (a paper's figures and tables) or
+    ``maintenance`` (training and shipping a plugin's own models). Both functions must import
+    heavy libraries inside their body, so that ``bench --help`` stays fast.
+    """
+
+    name: str
+    summary: str
+    add_arguments: Callable[[Any], None]
+    run: Callable[[Any], int]
+    group: str = "analysis"
+
+    def __post_init__(self) -> None:
+        _validate("command", self.name, self.run, self.summary)
+        if not callable(self.add_arguments):
+            raise TypeError(f"command {self.name!r}: add_arguments must be callable")
+        if self.group not in COMMAND_GROUPS:
+            raise ValueError(f"command {self.name!r}: group must be one of {COMMAND_GROUPS}; got {self.group!r}")

@@ -1,9 +1,10 @@
-"""Registers the built-in datasets through the ``ganprint_datasets`` hook."""
+"""Registers the built-in datasets (``ganprint_datasets``) and ``bench zoo`` (``ganprint_commands``)."""
 from __future__ import annotations
 
 from typing import Iterable
 
-from ganprint import DatasetSpec, hookimpl
+from ganprint import CommandSpec, DatasetSpec, hookimpl
+from ganprint.commands import command_from_module
 from ganprint.dataset import DatasetError
 
 
@@ -25,3 +26,9 @@ def _zoo(argument: str | None = None):
 def ganprint_datasets() -> Iterable[DatasetSpec]:
     yield DatasetSpec("folder", _folder, "Images under PATH/<source>/, PATH/real/ the real class (folder:PATH)")
     yield DatasetSpec("zoo", _zoo, "Real photo crops + GAN zoo samples: zoo:smoke|default|paper[/architectures|seeds|trainsets]")
+
+
+@hookimpl
+def ganprint_commands() -> Iterable[CommandSpec]:
+    yield command_from_module("zoo", "train the GAN zoo's generators and install finished ones into the package",
+                              "ganprint.datasets.zoo_commands", group="maintenance")

@@ -1,7 +1,7 @@
 """Training a preset's generators from scratch, resumably, and installing the finished ones.
 
-``python -m ganprint.datasets.zoo_train PRESET [--worker I/N] [--only NAME,...] [--install]``
-(also ``bench zoo train``). Generators are trained in the preset's order (architectures, then
+``bench zoo train PRESET [--worker I/N] [--only NAME,...]`` and ``bench zoo install PRESET``
+(:mod:`ganprint.datasets.zoo_commands`). Generators are trained in the preset's order (architectures, then
 seeds, then trainsets), or only those named; with ``--worker I/N`` a process takes every N-th of
 them, so N processes share the work. Everything lives under ``ganprint.cache.cache_dir("zoo-train", PRESET)``:
 
@@ -10,12 +10,11 @@ them, so N processes share the work. Everything lives under ``ganprint.cache.cac
 - ``<name>.safetensors``, ``<name>.png`` (a grid of 64 samples), and ``<name>.json`` (config,
   iterations, training seconds, SWD), written last: its presence marks the generator finished.
 
-``--install`` copies every finished generator into the shipped weights (the staged ones for a
+``bench zoo install`` copies every finished generator into the shipped weights (the staged ones for a
 staged preset; :mod:`ganprint.datasets.zoo_weights`) and updates the manifest.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -127,27 +126,3 @@ def install_finished(preset: Preset, weights_dir: Path | None = None) -> list[st
             installed.append(zoo_weights.install(preset.name, result, directory / f"{config.name}.safetensors",
                                                  weights_dir))
     return installed
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("preset", choices=sorted(PRESETS))
-    parser.add_argument("--worker", default="0/1", help="I/N: train every N-th generator starting at I")
-    parser.add_argument("--only", help="comma-separated generator names, e.g. dcgan-s0-d0,dcgan-s1-d0")
-    parser.add_argument("--install", action="store_true", help="install finished generators into the package")
-    args = parser.parse_args(argv)
-    import torch
-
-    torch.set_num_threads(1)
-    preset = PRESETS[args.preset]
-    if args.install:
-        for name in install_finished(preset):
-            print("installed", name)
-        return 0
-    worker, n_workers = (int(v) for v in args.worker.split("/"))
-    train_preset(preset, worker, n_workers, only=args.only.split(",") if args.only else None)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -6,16 +6,15 @@ nearest class in face space). Probabilities are NearestCentroid's softmax over n
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
-from sklearn.decomposition import PCA
-from sklearn.neighbors import NearestCentroid
-from sklearn.pipeline import Pipeline
-
 from ganprint import DetectorSpec, hookimpl
 from ganprint.plugins.pixel_attributor import PixelAttributor
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 
 class EigenfaceAttributor(PixelAttributor):
@@ -26,6 +25,10 @@ class EigenfaceAttributor(PixelAttributor):
         self.random_state = random_state
 
     def _make_model(self) -> Pipeline:
+        from sklearn.decomposition import PCA
+        from sklearn.neighbors import NearestCentroid
+        from sklearn.pipeline import Pipeline
+
         return Pipeline([
             ("pca", PCA(n_components=self.n_components_, svd_solver="randomized",
                         random_state=self.random_state)),

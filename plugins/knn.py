@@ -5,12 +5,13 @@ class probabilities are the neighbours' (distance-weighted) votes.
 """
 from __future__ import annotations
 
-from typing import Iterable
-
-from sklearn.neighbors import KNeighborsClassifier
+from typing import TYPE_CHECKING, Iterable
 
 from ganprint import DetectorSpec, hookimpl
 from ganprint.plugins.pixel_attributor import PixelAttributor
+
+if TYPE_CHECKING:
+    from sklearn.neighbors import KNeighborsClassifier
 
 
 class KNNAttributor(PixelAttributor):
@@ -21,6 +22,8 @@ class KNNAttributor(PixelAttributor):
         self.weights = weights
 
     def _make_model(self) -> KNeighborsClassifier:
+        from sklearn.neighbors import KNeighborsClassifier
+
         return KNeighborsClassifier(n_neighbors=self.n_neighbors, weights=self.weights)
 
 

@@ -12,8 +12,8 @@ import pytest
 from conftest import write_folder
 from ganprint import protocol
 from ganprint.benchmark import cmd_sweep
-from ganprint.benchmark.cli import UsageError
-from ganprint.benchmark.sweep import (
+from ganprint.commands import UsageError
+from ganprint.sweep import (
     SweepCurve, attack_sweep, available_metrics, default_metric, metric_value, plot_sweep, working_range,
 )
 from ganprint.dataset import ArrayDataset, assign_splits
@@ -90,9 +90,8 @@ def test_plot_sweep_writes_a_png(tmp_path: Path) -> None:
 
 def sweep_cli(*argv: str) -> int:
     parser = argparse.ArgumentParser()
-    cmd_sweep.register(parser.add_subparsers())
-    args = parser.parse_args(["sweep", *argv])
-    return args.func(args)
+    cmd_sweep.add_arguments(parser)
+    return cmd_sweep.run(parser.parse_args(argv))
 
 
 def test_bench_sweep_prints_working_ranges_and_writes_png(tmp_path: Path, capsys) -> None:

@@ -10,9 +10,9 @@ import torch
 from scipy.linalg import sqrtm
 
 from ganprint.benchmark.cli import main
-from ganprint.feature_analysis import fd_ratio, frechet_distance, tsne_plot
+from ganprint.plugins.cnn.feature_analysis import fd_ratio, frechet_distance, tsne_plot
 from ganprint.fitted_cache import cached_fit, fitted_path, load_fitted, save_fitted
-from ganprint.perceptual import artifact_free_mask, nearest_distance, nlpd
+from ganprint.plugins.cnn.perceptual import artifact_free_mask, nearest_distance, nlpd
 
 
 @pytest.fixture(autouse=True)

@@ -33,7 +33,7 @@ def hook_signatures() -> list[str]:
 
 def test_every_hookspec_is_documented_with_its_signature() -> None:
     signatures = hook_signatures()
-    assert len(signatures) == 3
+    assert len(signatures) == 4
     for signature in signatures:
         assert signature in DOC, f"CONTRIBUTING.md does not document {signature}"
 
@@ -73,3 +73,26 @@ def test_documented_example_installs_lists_checks_and_scores(tmp_path: Path) -> 
 @pytest.mark.parametrize("command", ["bench list detectors", "bench run --plugins meancolour,knn"])
 def test_documented_commands_exist(command: str) -> None:
     assert command in DOC
+
+
+def test_documented_command_is_listed_in_help_and_runs(tmp_path: Path) -> None:
+    module = next(b for b in code_blocks("python") if "ganprint_commands" in b)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "ganprint_colourstats.py").write_text(module)
+    (project / "setup.py").write_text(
+        'from setuptools import setup\nsetup(name="ganprint-colourstats", version="0.1.0", '
+        'py_modules=["ganprint_colourstats"], entry_points={"ganprint": ["colourstats = ganprint_colourstats"]})\n')
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--disable-pip-version-check", "--target", str(site), str(project)],
+                   check=True, capture_output=True)
+
+    help_text = run_bench("--help", pythonpath=site).stdout
+    analyses = help_text.split("plugin analyses:")[1].split("maintenance:")[0]
+    assert re.search(r"^  colourstats +Mean colour of each source's test images$", analyses, flags=re.M)
+
+    folder = write_folder(tmp_path / "images", n_per_source=6)
+    result = run_bench("colourstats", "--dataset", f"folder:{folder}", pythonpath=site)
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["real", "gen0", "gen1"]

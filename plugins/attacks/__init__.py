@@ -11,19 +11,22 @@ from __future__ import annotations
 from typing import Iterable
 
 from ganprint import AttackSpec, hookimpl
-from ganprint.plugins.attacks.blur import GaussianBlur
-from ganprint.plugins.attacks.combo import Combination
-from ganprint.plugins.attacks.crop import Crop
-from ganprint.plugins.attacks.jpeg import JPEGCompression
-from ganprint.plugins.attacks.noise import GaussianNoise
-from ganprint.plugins.attacks.relight import Relight
+from ganprint.specs import lazy_factory
+
+PACKAGE = "ganprint.plugins.attacks"
 
 
 @hookimpl
 def ganprint_attacks() -> Iterable[AttackSpec]:
-    yield AttackSpec("noise", GaussianNoise, "Gaussian noise, variance ~ U[5, 20] (fixed: std=)")
-    yield AttackSpec("blur", GaussianBlur, "Gaussian blur, kernel size in {1,3,5,7,9} (fixed: kernel_size=)")
-    yield AttackSpec("crop", Crop, "Random crop of 5-20% resized back (fixed: centre crop size=)")
-    yield AttackSpec("jpeg", JPEGCompression, "JPEG encode/decode, quality ~ U[10, 75] (fixed: quality=)")
-    yield AttackSpec("relight", Relight, "Smooth random illumination field, SfSNet stand-in (fixed: strength=)")
-    yield AttackSpec("combo", Combination, "Relight, crop, blur, jpeg, noise each with p=0.5 (fixed: probability=)")
+    yield AttackSpec("noise", lazy_factory(f"{PACKAGE}.noise:GaussianNoise"),
+                     "Gaussian noise, variance ~ U[5, 20] (fixed: std=)")
+    yield AttackSpec("blur", lazy_factory(f"{PACKAGE}.blur:GaussianBlur"),
+                     "Gaussian blur, kernel size in {1,3,5,7,9} (fixed: kernel_size=)")
+    yield AttackSpec("crop", lazy_factory(f"{PACKAGE}.crop:Crop"),
+                     "Random crop of 5-20% resized back (fixed: centre crop size=)")
+    yield AttackSpec("jpeg", lazy_factory(f"{PACKAGE}.jpeg:JPEGCompression"),
+                     "JPEG encode/decode, quality ~ U[10, 75] (fixed: quality=)")
+    yield AttackSpec("relight", lazy_factory(f"{PACKAGE}.relight:Relight"),
+                     "Smooth random illumination field, SfSNet stand-in (fixed: strength=)")
+    yield AttackSpec("combo", lazy_factory(f"{PACKAGE}.combo:Combination"),
+                     "Relight, crop, blur, jpeg, noise each with p=0.5 (fixed: probability=)")

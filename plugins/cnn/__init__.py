@@ -18,7 +18,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Iterable
 
-from ganprint import DetectorSpec, hookimpl
+from ganprint import CommandSpec, DetectorSpec, hookimpl
+from ganprint.commands import command_from_module
 
 VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "cnn": ({}, "Yu et al. 2019 attribution network, learned GAN fingerprints (§3.1)"),
@@ -44,3 +45,9 @@ def make_cnn(**params: Any) -> Any:
 def ganprint_detectors() -> Iterable[DetectorSpec]:
     for name, (params, summary) in VARIANTS.items():
         yield DetectorSpec(name, partial(make_cnn, **params), summary)
+
+
+@hookimpl
+def ganprint_commands() -> Iterable[CommandSpec]:
+    yield command_from_module("cnn", "Yu et al. 2019 analyses of the cnn detector (Tables 4-6, FD ratios, t-SNE)",
+                              "ganprint.plugins.cnn.commands")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable, Iterable
 
-from ganprint import DetectorSpec, hookimpl
+from ganprint import CommandSpec, DetectorSpec, hookimpl
+from ganprint.commands import command_from_module
 
 _PUBLIC = {
     "residuals": "residual",
@@ -55,3 +56,9 @@ VARIANTS = {
 def ganprint_detectors() -> Iterable[DetectorSpec]:
     for name, (params, summary) in VARIANTS.items():
         yield DetectorSpec(name, _factory(**params), summary)
+
+
+@hookimpl
+def ganprint_commands() -> Iterable[CommandSpec]:
+    yield command_from_module("prnu", "PRNU residual-fingerprint analyses (Marra et al. 2019, Figs. 2-6)",
+                              "ganprint.plugins.prnu.commands")

@@ -10,13 +10,15 @@ Attribution in Training Data"), end to end.
   ``zoo:stega`` dataset (§3);
 - ``perturb``: model perturbations ``weight_quantize`` and ``weight_noise`` (§4.6);
 - ``secrecy``: ``fingerprint_removal`` and ``fingerprint_forgery`` (App. A.2);
-- ``evaluation``: Tables 1–2, the robustness sweeps of Fig. 3 and the secrecy results.
+- ``evaluation``: Tables 1–2, the robustness sweeps of Fig. 3 and the secrecy results;
+- ``commands``: ``bench stega`` (build, eval, recipe) and ``bench stega-ship``.
 """
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ganprint import AttackSpec, DatasetSpec, DetectorSpec, hookimpl
+from ganprint import AttackSpec, CommandSpec, DatasetSpec, DetectorSpec, hookimpl
+from ganprint.commands import command_from_module
 
 
 def _attributor(**params: Any):
@@ -71,3 +73,23 @@ def ganprint_attacks() -> Iterable[AttackSpec]:
 @hookimpl
 def ganprint_datasets() -> Iterable[DatasetSpec]:
     yield DatasetSpec("zoo.stega", _dataset, "Zoo GANs trained on fingerprinted crops, with their bits (Yu 2021 §3)")
+
+
+def _add_ship_arguments(parser: Any) -> None:
+    from ganprint.plugins.stega.commands import add_ship_arguments
+
+    add_ship_arguments(parser)
+
+
+def _ship(args: Any) -> int:
+    from ganprint.plugins.stega.commands import run_ship
+
+    return run_ship(args)
+
+
+@hookimpl
+def ganprint_commands() -> Iterable[CommandSpec]:
+    yield command_from_module("stega", "artificial GAN fingerprints (Yu et al. 2021): build, evaluate, recipe trials",
+                              "ganprint.plugins.stega.commands")
+    yield CommandSpec("stega-ship", "copy the trained fingerprinted generators into the package",
+                      _add_ship_arguments, _ship, group="maintenance")

@@ -3,7 +3,7 @@ App. A.2), written as ``stega_report.json`` and sweep PNGs into a folder; run ag
 after the last finished step.
 
 Image perturbations go through the attacks plugin's fixed-strength attacks and the shared sweep
-machinery (``ganprint.benchmark.sweep``); the "Data" curves (fingerprinted real crops) are the
+machinery (``ganprint.sweep``); the "Data" curves (fingerprinted real crops) are the
 paper's upper-bound references. Model perturbations are this plugin's ``weight_quantize`` and
 ``weight_noise`` on the fingerprinted generator of one family, with SWD against strength.
 """
@@ -44,11 +44,11 @@ def image_sweeps(p: StegaPreset, out: Path, family: str, n_data: int = 200) -> d
     zoo:stega (the paper sweeps one GAN) and on fingerprinted real crops, under each image attack
     at fixed strengths; PNG per attack."""
     from ganprint import protocol
-    from ganprint.benchmark.sweep import attack_sweep, plot_sweep
-    from ganprint.plugins.attacks import ganprint_attacks
     from ganprint.plugins.stega.attributor import StegaAttributor
+    from ganprint.registry import load_registry
+    from ganprint.sweep import attack_sweep, plot_sweep
 
-    factories = {spec.name: spec.factory for spec in ganprint_attacks()}
+    factories = {name: spec.factory for name, spec in load_registry().attacks.items()}
     full = stega_dataset(p.name)
     keep = [i for i, r in enumerate(full.records()) if r.source in (REAL, family)]
     gan_data = ArrayDataset(f"{full.name}/{family}", full.images[keep], [full.records()[i].source for i in keep],
@@ -69,7 +69,7 @@ def image_sweeps(p: StegaPreset, out: Path, family: str, n_data: int = 200) -> d
 
 def model_sweeps(p: StegaPreset, out: Path, family: str) -> dict[str, Any]:
     """Bitwise accuracy and SWD of a perturbed fingerprinted generator; PNG per perturbation."""
-    from ganprint.benchmark.sweep import SweepCurve, plot_sweep
+    from ganprint.sweep import SweepCurve, plot_sweep
 
     results = {}
     for name, (factory, param, strengths) in MODEL_SWEEPS.items():

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ganprint import DetectorSpec, hookimpl
+from ganprint import CommandSpec, DetectorSpec, hookimpl
+from ganprint.commands import command_from_module
 
 
 def make_visnet(**params: Any) -> Any:
@@ -20,3 +21,9 @@ def make_visnet(**params: Any) -> Any:
 def ganprint_detectors() -> Iterable[DetectorSpec]:
     yield DetectorSpec("visnet", make_visnet,
                        "visNet: reconstruction residuals correlated with learned model fingerprints (Yu et al. 2019 §3.3)")
+
+
+@hookimpl
+def ganprint_commands() -> Iterable[CommandSpec]:
+    yield command_from_module("visnet", "visNet fingerprint pictures (Yu et al. 2019, Fig. 7)",
+                              "ganprint.plugins.visnet.commands")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganprint.benchmark.cmd_bfrvae import attacks_from, report
+from ganprint.plugins.bfrvae.commands import attacks_from, report
 from ganprint.dataset import ArrayDataset
 from ganprint.plugins.bfrvae.experiments import analyse
 from ganprint.registry import load_registry

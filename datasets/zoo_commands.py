@@ -14,21 +14,24 @@ from __future__ import annotations
 
 import argparse
 
-from ganprint.benchmark.errors import UsageError
+from ganprint.commands import UsageError, names
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("zoo", help="train the GAN zoo's generators, install finished ones")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="zoo_command", metavar="COMMAND")
     commands.required = True
     train = commands.add_parser("train", help="train (or resume) every generator of a preset")
     train.add_argument("preset", help="default or paper (smoke is trained on the fly)")
     train.add_argument("--worker", default="0/1", help="I/N: train every N-th generator starting at I")
     train.add_argument("--only", help="comma-separated generator names, e.g. dcgan-s0-d0,dcgan-s1-d0")
-    train.set_defaults(func=run_train)
+    train.set_defaults(handler=run_train)
     install = commands.add_parser("install", help="copy finished generators into datasets/weights")
     install.add_argument("preset", help="default or paper")
-    install.set_defaults(func=run_install)
+    install.set_defaults(handler=run_install)
+
+
+def run(args: argparse.Namespace) -> int:
+    return args.handler(args)
 
 
 def _preset(name: str):
@@ -55,7 +58,7 @@ def run_train(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     print(f"checkpoints and results: {train_dir(preset.name)}", flush=True)
     try:
-        train_preset(preset, worker, n_workers, only=args.only.split(",") if args.only else None)
+        train_preset(preset, worker, n_workers, only=names(args.only) or None)
     except ValueError as error:
         raise UsageError(str(error)) from None
     return 0

@@ -5,109 +5,105 @@
   (``--jobs`` at a time), and builds the ``zoo:stega`` dataset; each step is cached, an interrupted
   run continues;
 - ``bench stega eval --out DIR``: Tables 1–2, secrecy, and the robustness sweeps (PNGs) into DIR;
-- ``bench stega ship``: copies the trained fingerprinted generators into the package;
 - ``bench stega recipe --noise 0.2 --lambda 45 ...``: one row of the training-recipe study
-  (docs/results/stega): a steganography config, one GAN on its crops, the share of bits it carries.
+  (docs/results/stega): a steganography config, one GAN on its crops, the share of bits it carries;
+- ``bench stega-ship [--preset P]`` (maintenance): copies the trained fingerprinted generators into
+  the package.
 
-The pipeline belongs to the ``stega`` plugin; benchmark/ never imports ganprint.plugins, so the
-plugin is reached through the registry (the module of its registered factory).
+Registered by the plugin through the ``ganprint_commands`` hook.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
-import sys
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from tabulate import tabulate
 
-from ganprint.benchmark.errors import UsageError
-from ganprint.registry import UnknownNameError, load_registry
+from ganprint.commands import (
+    UsageError,
+    add_out_argument,
+    check_output_dir,
+    finite_float,
+    names,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    unit_interval,
+)
 
-PLUGIN = "stega"
 
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("stega", help="artificial GAN fingerprints (Yu et al. 2021): build, evaluate")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="stega_command", metavar="COMMAND")
     commands.required = True
     build = commands.add_parser("build", help="train / resume the pipeline and build zoo:stega")
-    build.add_argument("--preset", default="default", help="zoo:stega preset (default: default)")
-    build.add_argument("--families", default=None, help="comma list of families to train (default: all)")
+    build.add_argument("--preset", default="default", help="zoo:stega preset")
+    build.add_argument("--families", default=None, help="comma list of families to train (default: every publisher of the preset)")
     build.add_argument("--controls", default="", help="comma list of families whose clean control to train")
     build.add_argument("--no-dataset", action="store_true", help="train only, do not sample the dataset")
-    build.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+    build.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
                        help="generators trained at once, one process and one thread each (default: up to 2)")
-    build.set_defaults(func=run_build)
+    build.set_defaults(handler=run_build)
     evaluate = commands.add_parser("eval", help="Tables 1-2, secrecy and robustness sweeps")
-    evaluate.add_argument("--preset", default="default", help="zoo:stega preset (default: default)")
-    evaluate.add_argument("--out", type=Path, required=True, help="folder for stega_report.json and the PNGs")
-    evaluate.add_argument("--n", type=int, default=500, help="images per source and table (default: 500)")
+    evaluate.add_argument("--preset", default="default", help="zoo:stega preset")
+    add_out_argument(evaluate, "folder for stega_report.json and the PNGs")
+    evaluate.add_argument("--n", type=positive_int, default=500, help="images per source and table")
     evaluate.add_argument("--sweep-family", default=None,
                           help="the publisher whose generator the robustness sweeps perturb (default: the preset's first)")
-    evaluate.set_defaults(func=run_eval)
-    ship = commands.add_parser("ship", help="copy the trained fingerprinted generators into the package")
-    ship.add_argument("--preset", default="default", help="zoo:stega preset (default: default)")
-    ship.set_defaults(func=run_ship)
+    evaluate.set_defaults(handler=run_eval)
     recipe = commands.add_parser("recipe", help="train one steganography config and one GAN on its crops; print the transfer")
-    recipe.add_argument("--family", default="dcgan", help="GAN family (default: dcgan)")
-    recipe.add_argument("--iterations", type=int, default=4000, help="GAN iterations (default: 4000)")
-    recipe.add_argument("--gan-width", type=int, default=16, help="GAN channel width (default: 16)")
-    recipe.add_argument("--gan-ema", type=float, default=None, help="GAN generator moving-average decay (default: none)")
+    recipe.add_argument("--family", default="dcgan", help="GAN family")
+    recipe.add_argument("--iterations", type=positive_int, default=4000, help="GAN iterations")
+    recipe.add_argument("--gan-width", type=positive_int, default=16, help="GAN channel width")
+    recipe.add_argument("--gan-ema", type=finite_float, default=None, help="GAN generator moving-average decay")
     recipe.add_argument("--gan-precision", default="", choices=("", "bf16"),
                         help="GAN training arithmetic: float32, or bfloat16 autocast (fast on CPUs with AMX)")
-    recipe.add_argument("--bits", type=int, default=32, help="fingerprint length (default: 32)")
-    recipe.add_argument("--image-size", type=int, default=32, help="crop side, of the model and the GAN (default: 32)")
+    recipe.add_argument("--bits", type=positive_int, default=32, help="fingerprint length")
+    recipe.add_argument("--image-size", type=positive_int, default=32, help="crop side, of the model and the GAN")
     recipe.add_argument("--decoder-init", default="", choices=("", "he"),
                         help="initialisation of the decoder's convolutions: torch's default or He's (needed at 64 px)")
-    recipe.add_argument("--epochs", type=int, default=8, help="steganography epochs (default: 8)")
-    recipe.add_argument("--lambda", dest="lambda_final", type=float, default=40.0, help="final λ of the MSE term (default: 40)")
-    recipe.add_argument("--noise", type=float, default=0.0, help="std of the training-time noise before the decoder")
-    recipe.add_argument("--blur", type=float, default=0.0, help="max sigma of the training-time blur before the decoder")
-    recipe.add_argument("--finetune-lambda", type=float, default=None, help="then fine-tune at this λ")
-    recipe.add_argument("--finetune-epochs", type=int, default=8, help="epochs of the fine-tune (default: 8)")
-    recipe.add_argument("--psnr-target", type=float, default=0.0,
+    recipe.add_argument("--epochs", type=positive_int, default=8, help="steganography epochs")
+    recipe.add_argument("--lambda", dest="lambda_final", type=non_negative_float, default=40.0, help="final λ of the MSE term")
+    recipe.add_argument("--noise", type=non_negative_float, default=0.0, help="std of the training-time noise before the decoder")
+    recipe.add_argument("--blur", type=non_negative_float, default=0.0, help="max sigma of the training-time blur before the decoder")
+    recipe.add_argument("--finetune-lambda", type=non_negative_float, default=None, help="then fine-tune at this λ")
+    recipe.add_argument("--finetune-epochs", type=positive_int, default=8, help="epochs of the fine-tune")
+    recipe.add_argument("--psnr-target", type=non_negative_float, default=0.0,
                         help="calibrate the residual strength to this val PSNR in dB (of the fine-tune if any)")
-    recipe.add_argument("--decoder-epochs", type=int, default=0,
-                        help="then train the decoder alone this many epochs on fainter fingerprints (default: 0)")
-    recipe.add_argument("--attenuation", type=float, default=0.3,
-                        help="weakest residual strength the decoder phase trains on (default: 0.3)")
-    recipe.add_argument("--n", type=int, default=500, help="images scored (default: 500)")
-    recipe.set_defaults(func=run_recipe)
+    recipe.add_argument("--decoder-epochs", type=non_negative_int, default=0,
+                        help="then train the decoder alone this many epochs on fainter fingerprints")
+    recipe.add_argument("--attenuation", type=unit_interval, default=0.3,
+                        help="weakest residual strength the decoder phase trains on")
+    recipe.add_argument("--n", type=positive_int, default=500, help="images scored")
+    recipe.set_defaults(handler=run_recipe)
 
 
-def plugin_submodule(name: str) -> ModuleType:
-    """A submodule of the registered ``stega`` plugin's package."""
-    try:
-        spec = load_registry().get("detectors", PLUGIN)
-    except UnknownNameError as error:
-        raise UsageError(f"the {PLUGIN!r} plugin is not installed") from error
-    return importlib.import_module(f"{sys.modules[spec.factory.__module__].__name__}.{name}")
+def run(args: argparse.Namespace) -> int:
+    return args.handler(args)
+
+
+def add_ship_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default="default", help="zoo:stega preset")
 
 
 def _preset(name: str) -> Any:
-    pipeline = plugin_submodule("pipeline")
+    from ganprint.plugins.stega import pipeline
+
     try:
         return pipeline.preset(name)
     except ValueError as error:
         raise UsageError(str(error)) from error
 
 
-def _names(text: str | None) -> list[str]:
-    return [t.strip() for t in (text or "").split(",") if t.strip()]
-
-
 def run_build(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(1)
-    pipeline = plugin_submodule("pipeline")
+    from ganprint.plugins.stega import pipeline
+
     p = _preset(args.preset)
-    families, controls = _names(args.families) or list(p.families), _names(args.controls)
+    families, controls = names(args.families) or list(p.families), names(args.controls)
     unknown = [f for f in families + controls if f not in p.families]
     if unknown:
         raise UsageError(f"{', '.join(unknown)}: not a publisher of {p.name} (its publishers: {', '.join(p.families)})")
@@ -125,7 +121,9 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_ship(args: argparse.Namespace) -> int:
-    folder = plugin_submodule("pipeline").ship(_preset(args.preset))
+    from ganprint.plugins.stega import pipeline
+
+    folder = pipeline.ship(_preset(args.preset))
     print(f"shipped generators and manifest in {folder}")
     return 0
 
@@ -136,7 +134,7 @@ def run_recipe(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(1)
-    pipeline, train = plugin_submodule("pipeline"), plugin_submodule("train")
+    from ganprint.plugins.stega import evaluation, pipeline, train
     config = train.StegaConfig(n_bits=args.bits, image_size=args.image_size, decoder_init=args.decoder_init,
                                max_epochs=args.epochs, lambda_final=args.lambda_final,
                                noise_std=args.noise, blur_sigma=args.blur, secrecy_weight=0.0)
@@ -148,7 +146,7 @@ def run_recipe(args: argparse.Namespace) -> int:
         config = replace(config, psnr_target=args.psnr_target)
     if args.decoder_epochs:
         config = replace(config, decoder_epochs=args.decoder_epochs, attenuation=args.attenuation)
-    row = plugin_submodule("evaluation").recipe_trial(config, args.family, args.iterations, base=base, n=args.n,
+    row = evaluation.recipe_trial(config, args.family, args.iterations, base=base, n=args.n,
                                                          gan_width=args.gan_width, gan_ema=args.gan_ema,
                                                          gan_precision=args.gan_precision)
     print(json.dumps({"config": config.as_dict()} | row))
@@ -162,11 +160,14 @@ def _table(rows: list[dict[str, Any]]) -> str:
 def run_eval(args: argparse.Namespace) -> int:
     import torch
 
+    from ganprint.plugins.stega import report as reports
+
+    check_output_dir(args.out)
     torch.set_num_threads(1)
     p = _preset(args.preset)
     if args.sweep_family is not None and args.sweep_family not in p.families:
         raise UsageError(f"--sweep-family {args.sweep_family!r} is not a publisher of {p.name}: {', '.join(p.families)}")
-    report = plugin_submodule("report").full_report(p, args.out, n=args.n, sweep_family=args.sweep_family)
+    report = reports.full_report(p, args.out, n=args.n, sweep_family=args.sweep_family)
     print("Table 1 (transfer and fidelity)\n" + _table(report["table1"]))
     table2 = report["table2"]
     print("\nTable 2 (by fingerprint)\n" + _table([{"protocol": k, **{m: v for m, v in d.items() if m != "held_out"}}

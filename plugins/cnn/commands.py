@@ -9,17 +9,17 @@ the attribution network and its §3.2 variants on the train split and prints:
 - the Table 5 analogue: accuracy of the post-pooling network for every patch size (the receptive
   field of the stage where global average pooling starts);
 - the Table 6 analogue: the artifact-free subset, the 10% of each generated source's test images
-  nearest to the real training images under NLPD (:mod:`ganprint.perceptual`, standing in for
+  nearest to the real training images under NLPD (:mod:`.perceptual`, standing in for
   LPIPS), with all real test images; accuracy of the classifier trained on all images, next to the
   ``--baselines`` detectors;
-- FD ratios (:mod:`ganprint.feature_analysis`) of the CNN fingerprints and of raw pixels (Inception
+- FD ratios (:mod:`.feature_analysis`) of the CNN fingerprints and of raw pixels (Inception
   features, the paper's reference, cannot ship), on the whole test split and on the subset;
 
 and writes ``tsne.png`` (Fig. 1: raw pixels beside CNN fingerprints) and ``summary.json`` (with the
 epochs each fit trained and its best epoch) into DIR. The full network's analyses come first and the
 summary is rewritten after each variant fit, so an interrupted run keeps what it finished.
-Detectors are reached through the registry (``cnn`` with its ``band``, ``resolution`` and
-``patch_size`` hyperparameters), as ``bench run`` reaches them. Fits are those of ``bench run``
+The variants are ``cnn`` with its ``band``, ``resolution`` and ``patch_size`` hyperparameters; the
+baselines are reached through the registry, as ``bench run`` reaches them. Fits are those of ``bench run``
 (same train split and seed), so cached weights are shared. ``--max-train`` subsamples the train split
 per source and ``--max-epochs`` caps training (``--variant-max-epochs`` only the variants'), for a
 time-boxed run; all are reported.
@@ -35,12 +35,17 @@ from typing import Any, Callable
 import numpy as np
 from tabulate import tabulate
 
-from ganprint.benchmark.cmd_run import open_dataset
-from ganprint.benchmark.errors import UsageError
+from ganprint.commands import (
+    UsageError,
+    add_out_argument,
+    add_seed_argument,
+    check_output_dir,
+    names,
+    open_dataset,
+    positive_int,
+)
 from ganprint.dataset import Batch
-from ganprint.feature_analysis import fd_ratio, tsne_plot
 from ganprint.interfaces import REAL
-from ganprint.perceptual import artifact_free_mask
 from ganprint.registry import Registry, UnknownNameError, load_registry
 from ganprint.seeding import seed_everything
 
@@ -48,19 +53,18 @@ PLUGIN = "cnn"
 SUBSET_FRACTION = 0.1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("cnn", help="Yu et al. 2019 analyses of the cnn detector (Tables 4-6, FD ratios, t-SNE)")
-    parser.add_argument("--dataset", default="zoo:default/seeds", help="NAME, NAME:ARG or folder:PATH (default: zoo:default/seeds)")
-    parser.add_argument("--out", type=Path, default=Path("cnn-analysis"), help="folder for tsne.png and summary.json")
-    parser.add_argument("--seed", type=int, default=0, help="fixes every random choice (default: 0)")
-    parser.add_argument("--max-epochs", type=int, default=None, help="cap on training epochs (default: the plugin's)")
-    parser.add_argument("--variant-max-epochs", type=int, default=None,
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default="zoo:default/seeds",
+                        help="NAME, NAME:ARG or folder:PATH; Yu et al. use {real, one GAN's seeds}")
+    add_out_argument(parser, "folder for tsne.png and summary.json", default=Path("cnn-analysis"))
+    add_seed_argument(parser)
+    parser.add_argument("--max-epochs", type=positive_int, default=None, help="cap on training epochs (default: the plugin's)")
+    parser.add_argument("--variant-max-epochs", type=positive_int, default=None,
                         help="cap on training epochs of the §3.2 variants only (the full network keeps --max-epochs)")
-    parser.add_argument("--max-train", type=int, default=None, help="train images per source (default: all)")
-    parser.add_argument("--width", type=int, default=None, help="override the network's width")
+    parser.add_argument("--max-train", type=positive_int, default=None, help="train images per source (default: all)")
+    parser.add_argument("--width", type=positive_int, default=None, help="override the network's width")
     parser.add_argument("--baselines", default="knn,eigenface",
                         help="detectors also scored on the artifact-free subset ('' for none)")
-    parser.set_defaults(func=run)
 
 
 def subsample(batch: Batch, per_source: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,12 +101,13 @@ def table5_rows(image_size: int, patch_sizes: tuple[int, ...]) -> list[tuple[int
 
 
 def run(args: argparse.Namespace) -> int:
+    from ganprint.plugins.cnn.attributor import CNNAttributor
+    from ganprint.plugins.cnn.feature_analysis import tsne_plot
+    from ganprint.plugins.cnn.perceptual import artifact_free_mask
+
+    check_output_dir(args.out)
     registry = load_registry()
-    try:
-        spec = registry.get("detectors", PLUGIN)
-    except UnknownNameError as error:
-        raise UsageError(f"the {PLUGIN!r} detector is not installed") from error
-    dataset = open_dataset(registry, args.dataset)
+    dataset = open_dataset(args.dataset, registry)
     X, y = subsample(dataset.load("train"), args.max_train, args.seed)
     test = dataset.load("test")
     X_test, y_test = test.images, test.labels
@@ -131,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         if key not in fitted:
             print(f"fitting cnn {variant or '(full)'} on {len(X)} images", flush=True)
             seed_everything(args.seed)
-            fitted[key] = method = spec.factory(**(variant_overrides if variant else overrides), **variant).fit(X, y)
+            fitted[key] = method = CNNAttributor(**(variant_overrides if variant else overrides), **variant).fit(X, y)
             summary["fits"][key] = {"epochs": method.history_["epochs"], "best_epoch": method.history_["best_epoch"]}
         return fitted[key]
 
@@ -190,9 +195,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _baselines(registry: Registry, names: str, X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
+def _baselines(registry: Registry, selection: str, X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
     chosen: dict[str, Callable[[], Any]] = {}
-    for name in [n.strip() for n in names.split(",") if n.strip()]:
+    for name in names(selection):
         try:
             chosen[name] = registry.get("detectors", name).factory
         except UnknownNameError as error:
@@ -206,6 +211,8 @@ def _baselines(registry: Registry, names: str, X: np.ndarray, y: np.ndarray, see
 
 def _fd(features: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, float] | None:
     """The FD ratio, or None when a source has too few images for it (a small subset)."""
+    from ganprint.plugins.cnn.feature_analysis import fd_ratio
+
     try:
         return fd_ratio(features, labels, seed)
     except ValueError:

@@ -12,8 +12,7 @@ Fits the ``visnet`` detector on the train split and writes into DIR:
 - ``summary.json``: those matrices, test accuracy, and the training history.
 
 Fingerprints are shown zero-mean with ±3 standard deviations spread over 0..255 (grey is zero).
-The detector is reached through the registry, as ``bench run`` reaches it: benchmark/ never imports
-ganprint.plugins.
+Registered by the plugin through the ``ganprint_commands`` hook.
 """
 from __future__ import annotations
 
@@ -26,25 +25,26 @@ import numpy as np
 from PIL import Image
 from tabulate import tabulate
 
-from ganprint.benchmark.errors import UsageError
-from ganprint.benchmark.cmd_run import open_dataset
+from ganprint.commands import (
+    add_dataset_argument,
+    add_out_argument,
+    add_seed_argument,
+    check_output_dir,
+    open_dataset,
+    positive_int,
+)
 from ganprint.dataset import Dataset
-from ganprint.registry import UnknownNameError, load_registry
 from ganprint.seeding import seed_everything
 
-PLUGIN = "visnet"
 
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("visnet", help="visNet fingerprint pictures (Yu et al. 2019 Fig. 7)")
-    parser.add_argument("--dataset", required=True, help="NAME, NAME:ARG or folder:PATH")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the PNGs and summary.json")
-    parser.add_argument("--samples", type=int, default=4, help="test images shown per source (default: 4)")
-    parser.add_argument("--seed", type=int, default=0, help="fixes every random choice (default: 0)")
-    parser.add_argument("--max-epochs", type=int, default=None, help="override visnet's max_epochs")
-    parser.add_argument("--width", type=int, default=None, help="override visnet's width")
-    parser.add_argument("--scale", type=int, default=4, help="pixel enlargement in the PNG panels (default: 4)")
-    parser.set_defaults(func=run)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_dataset_argument(parser)
+    add_out_argument(parser, "folder for the PNGs and summary.json")
+    parser.add_argument("--samples", type=positive_int, default=4, help="test images shown per source")
+    add_seed_argument(parser)
+    parser.add_argument("--max-epochs", type=positive_int, default=None, help="override visnet's max_epochs")
+    parser.add_argument("--width", type=positive_int, default=None, help="override visnet's width")
+    parser.add_argument("--scale", type=positive_int, default=4, help="pixel enlargement in the PNG panels")
 
 
 def display(fingerprints: np.ndarray) -> np.ndarray:
@@ -61,12 +61,9 @@ def _save(image: np.ndarray, path: Path, scale: int) -> None:
 
 
 def fit_visnet(dataset: Dataset, seed: int, overrides: dict[str, Any]) -> Any:
-    registry = load_registry()
-    try:
-        spec = registry.get("detectors", PLUGIN)
-    except UnknownNameError as error:
-        raise UsageError(f"the {PLUGIN!r} detector is not installed") from error
-    method = spec.factory(random_state=seed, progress=True, **overrides)
+    from ganprint.plugins.visnet.attributor import VisNetAttributor
+
+    method = VisNetAttributor(random_state=seed, progress=True, **overrides)
     train = dataset.load("train")
     seed_everything(seed)
     return method.fit(train.images, train.labels)
@@ -156,9 +153,8 @@ def write_pictures(method: Any, images: np.ndarray, labels: np.ndarray, out: Pat
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.samples < 1 or args.scale < 1:
-        raise UsageError("--samples and --scale must be at least 1")
-    dataset = open_dataset(load_registry(), args.dataset)
+    check_output_dir(args.out)
+    dataset = open_dataset(args.dataset)
     overrides = {k: v for k, v in (("max_epochs", args.max_epochs), ("width", args.width)) if v is not None}
     method = fit_visnet(dataset, args.seed, overrides)
     test = dataset.load("test")

@@ -7,60 +7,55 @@ reference source), ``pca_density.png`` (Fig. 5), ``jsd_correlation_<attack>.png`
 3) and every number in ``summary.json``; the tables are printed. Table 2 (unseen seeds) is
 ``--dataset zoo:default/seeds --reference '*_s0,*_s1'`` or any choice leaving seeds out.
 
-The analyses belong to the ``bfrvae`` plugin; benchmark/ never imports ganprint.plugins, so the
-plugin's module is reached through the registry (the module of its detector factory).
-The attacks are the registry's ``noise``, ``blur`` and ``jpeg`` at fixed strengths.
+The attacks are the registry's ``noise``, ``blur`` and ``jpeg`` at fixed strengths. Registered by
+the plugin through the ``ganprint_commands`` hook.
 """
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 from tabulate import tabulate
 
-from ganprint.benchmark.cli import UsageError
-from ganprint.benchmark.cmd_run import open_dataset
+from ganprint.commands import (
+    UsageError,
+    add_dataset_argument,
+    add_out_argument,
+    add_seed_argument,
+    check_output_dir,
+    names,
+    open_dataset,
+    positive_int,
+)
 from ganprint.registry import Registry, UnknownNameError, load_registry
-
-PLUGIN = "bfrvae"
 # §5.2: Gaussian blur with kernel size 5 and JPEG quality 75 as in the paper; the paper's noise of
 # "L2 norm 0.1" has no per-pixel reading, so the noise is of standard deviation 5 on the 0-255 scale.
 ATTACK_STRENGTHS = {"noise": {"std": 5.0}, "blur": {"kernel_size": 5}, "jpeg": {"quality": 75}}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bfrvae", help="BFR-VAE fingerprint-distribution analyses (Ding et al.)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="bfrvae_command", metavar="COMMAND")
     commands.required = True
     analyse = commands.add_parser("analyse", help="JSD/correlation tables and matrices, PCA densities, attacks")
-    analyse.add_argument("--dataset", required=True, help="NAME, NAME:ARG or folder:PATH")
-    analyse.add_argument("--out", type=Path, required=True, help="folder for the PNGs and summary.json")
+    add_dataset_argument(analyse)
+    add_out_argument(analyse, "folder for the PNGs and summary.json")
     analyse.add_argument("--reference", default=None,
                          help="comma list of source globs BFR-VAE is trained on (default: all sources)")
     analyse.add_argument("--attacks", default="noise,blur,jpeg",
                          help="comma list of attacks for Table 3, or 'none' (default: noise,blur,jpeg)")
-    analyse.add_argument("--components", type=int, default=1,
+    analyse.add_argument("--components", type=positive_int, default=1,
                          help="principal axes the JSD/correlation are averaged over (default: 1, as Fig. 5)")
-    analyse.add_argument("--max-per-source", type=int, default=None, help="test images per source (default: all)")
-    analyse.add_argument("--max-epochs", type=int, default=None, help="override the plugin's training epochs")
-    analyse.add_argument("--latent-dim", type=int, default=None, help="override the plugin's latent size")
+    analyse.add_argument("--max-per-source", type=positive_int, default=None, help="test images per source (default: all)")
+    analyse.add_argument("--max-epochs", type=positive_int, default=None, help="override the plugin's training epochs")
+    analyse.add_argument("--latent-dim", type=positive_int, default=None, help="override the plugin's latent size")
     analyse.add_argument("--by-source", action="store_true",
                          help="train the triplet loss on source labels, not on families (name without seed suffix)")
-    analyse.add_argument("--seed", type=int, default=0, help="fixes every random choice (default: 0)")
-    analyse.set_defaults(func=run_analyse)
+    add_seed_argument(analyse)
 
 
-def plugin_module(registry: Registry) -> ModuleType:
-    """The module of the registered ``bfrvae`` plugin, which holds ``analyse``."""
-    try:
-        spec = registry.get("detectors", PLUGIN)
-    except UnknownNameError as error:
-        raise UsageError(f"the {PLUGIN!r} plugin is not installed ({str(error).strip(chr(39) + chr(34))})") from error
-    return sys.modules[spec.factory.__module__]
+def run(args: argparse.Namespace) -> int:
+    return run_analyse(args)
 
 
 def attacks_from(registry: Registry, text: str) -> dict[str, Any]:
@@ -97,15 +92,17 @@ def report(summary: dict[str, Any]) -> str:
 
 
 def run_analyse(args: argparse.Namespace) -> int:
-    if args.components < 1 or (args.max_per_source is not None and args.max_per_source < 2):
-        raise UsageError("--components must be at least 1 and --max-per-source at least 2")
+    from ganprint.plugins.bfrvae.experiments import analyse
+
+    if args.max_per_source is not None and args.max_per_source < 2:
+        raise UsageError("--max-per-source must be at least 2")
+    check_output_dir(args.out)
     registry = load_registry()
-    plugin = plugin_module(registry)
-    dataset = open_dataset(registry, args.dataset)
+    dataset = open_dataset(args.dataset, registry)
     attacks = attacks_from(registry, args.attacks)
     params = {k: v for k, v in (("max_epochs", args.max_epochs), ("latent_dim", args.latent_dim)) if v is not None}
     try:
-        summary = plugin.analyse(dataset, args.out, reference=[t.strip() for t in (args.reference or "").split(",") if t.strip()] or None, attacks=attacks,
+        summary = analyse(dataset, args.out, reference=names(args.reference) or None, attacks=attacks,
                                  n_components=args.components, max_per_source=args.max_per_source,
                                  seed=args.seed, params={**params, "progress": True},
                                  by_family=not args.by_source)

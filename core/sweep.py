@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ganprint import Attack, protocol
+from ganprint.atomic import save_figure
 from ganprint.dataset import Dataset
 
 DEFAULT_THRESHOLD = 0.75
@@ -151,7 +152,4 @@ def plot_sweep(curves: Sequence[SweepCurve], path: Path | str, threshold: float 
     axes.set_title(title or f"Robustness to {first.perturbation}")
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    return path
+    return save_figure(figure, path, dpi=120)
