@@ -73,7 +73,10 @@ setup(
         "matplotlib>=3.7",
         "torch==2.13.0",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-benchmark>=4", "onnx>=1.16", "onnxruntime>=1.18"]},
+    extras_require={
+        "ray": ["ray>=2.40,<3"],
+        "test": ["pytest>=7", "pytest-benchmark>=4", "onnx>=1.16", "onnxruntime>=1.18", "ray>=2.40,<3"],
+    },
     entry_points={
         "console_scripts": ["bench = ganprint.benchmark.cli:main"],
         "ganprint": BUILTIN_PLUGINS,

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ganprint.atomic import atomic_open, write_json
+from ganprint.benchmark.executors import add_executor_arguments, dataset_spec_for_workers, make_executor
 from ganprint.benchmark.leaderboard import FORMATS, render
 from ganprint.benchmark.runner import NO_ATTACK, RunResult, run_benchmark
 from ganprint.benchmark.store import ResultStore, default_store_path
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="skip cells already finished in the store")
     parser.add_argument("--out", type=Path, default=None, help="write results.json and predictions.csv here")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="test images scored per batch")
+    add_executor_arguments(parser)
 
 
 def write_outputs(result: RunResult, store: ResultStore, out: Path) -> None:
@@ -53,6 +55,7 @@ def write_outputs(result: RunResult, store: ResultStore, out: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out)
     check_output_file(args.store, "--store")
+    executor = make_executor(args.executor, args.jobs, args.ray_address)
     registry = load_registry()
     dataset = open_dataset(args.dataset, registry)
     try:
@@ -61,9 +64,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error).strip("'\"")) from error
     with ResultStore(args.store or default_store_path()) as store:
         try:
-            result = run_benchmark(registry, dataset, plugins=args.plugins, attacks=args.attacks,
-                                   seed=args.seed, store=store, resume=args.resume,
-                                   batch_size=args.batch_size, immunize=args.immunize)
+            with executor:
+                result = run_benchmark(registry, dataset, plugins=args.plugins, attacks=args.attacks,
+                                       seed=args.seed, store=store, resume=args.resume,
+                                       batch_size=args.batch_size, immunize=args.immunize, executor=executor,
+                                       dataset_spec=dataset_spec_for_workers(args.dataset),
+                                       threads=args.threads)
         except UnknownNameError as error:
             raise UsageError(str(error).strip("'\"")) from error
         print(f"dataset {dataset.name} ({dataset.content_hash()}), seed {args.seed}\n")

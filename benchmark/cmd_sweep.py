@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
-from ganprint import protocol
+from ganprint.atomic import write_json
+from ganprint.benchmark.executors import (
+    Ref,
+    RunContext,
+    Task,
+    add_executor_arguments,
+    dataset_spec_for_workers,
+    make_executor,
+)
 from ganprint.benchmark.outcome import Outcome
+from ganprint.benchmark.tasks import DetectorFactory, evaluate, prepare
 from ganprint.commands import (
     UsageError,
     add_dataset_argument,
@@ -29,9 +37,8 @@ from ganprint.commands import (
     open_dataset,
     positive_int,
 )
-from ganprint.atomic import write_json
-from ganprint.sweep import DEFAULT_THRESHOLD, SweepCurve, attack_sweep, plot_sweep
 from ganprint.registry import UnknownNameError, load_registry
+from ganprint.sweep import DEFAULT_THRESHOLD, SweepCurve, curve_from_results, plot_sweep
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_seed_argument(parser)
     parser.add_argument("--batch-size", type=positive_int, default=256, help="test images scored per batch")
     add_out_argument(parser, "folder for the PNG and JSON")
+    add_executor_arguments(parser)
 
 
 def parse_strengths(text: str) -> list[int | float]:
@@ -82,6 +90,7 @@ def strength_param(attack: Any, name: str, given: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out)
+    make_executor(args.executor, args.jobs, args.ray_address)  # a missing Ray is a usage error before any work
     registry = load_registry()
     dataset = open_dataset(args.dataset, registry)
     try:
@@ -97,17 +106,7 @@ def run(args: argparse.Namespace) -> int:
         except (TypeError, ValueError) as error:
             raise UsageError(f"{attack_spec.name} {param}={strength}: {error}") from error
 
-    curves: list[SweepCurve] = []
-    errors: list[tuple[str, str]] = []
-    for spec in specs:
-        outcome = Outcome.of(lambda: attack_sweep(
-            protocol.prepare(spec.factory, dataset, seed=args.seed, batch_size=args.batch_size),
-            dataset, attack_spec.factory, param, strengths, seed=args.seed, metric=args.metric,
-            label=spec.name, perturbation=attack_spec.name, batch_size=args.batch_size))
-        if outcome.ok:
-            curves.append(outcome.value)
-        else:
-            errors.append((spec.name, outcome.error))
+    curves, errors = sweep_curves(specs, dataset, attack_spec, param, strengths, args)
 
     print(f"dataset {dataset.name} ({dataset.content_hash()}), attack {attack_spec.name}, seed {args.seed}\n")
     header = ["detector", "metric"] + [f"{param}={s}" for s in strengths] + [f"working range (≥ {args.threshold:g})"]
@@ -125,6 +124,49 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.out / f"sweep_{attack_spec.name}.json", record)
         print(f"\nwrote {png} and {png.with_suffix('.json')}")
     return 0 if curves else 1
+
+
+def sweep_tasks(specs: list[Any], attack_spec: Any, param: str, strengths: list[Any],
+                args: argparse.Namespace) -> list[Task]:
+    """Per detector: one clean fit (calibrated), then one evaluation per strength."""
+    tasks = []
+    for spec in specs:
+        fit_id = f"{spec.name}|prepare"
+        tasks.append(Task(fit_id, prepare, (DetectorFactory.of(spec.name, spec.factory),),
+                          dict(seed=args.seed, batch_size=args.batch_size), label=f"{spec.name} fit"))
+        for i, strength in enumerate(strengths):
+            tasks.append(Task(f"{spec.name}|{i}", evaluate, (Ref(fit_id),), dict(
+                seed=args.seed, attack=attack_spec.factory(**{param: strength}), attack_name=attack_spec.name,
+                batch_size=args.batch_size, progress=None), label=f"{spec.name} {param}={strength}"))
+    return tasks
+
+
+def sweep_curves(specs: list[Any], dataset: Any, attack_spec: Any, param: str, strengths: list[Any],
+                 args: argparse.Namespace) -> tuple[list[SweepCurve], list[tuple[str, str]]]:
+    """The curve of every detector whose fit and evaluations all succeeded, and the errors of the others."""
+    results: dict[str, dict[int, Any]] = {spec.name: {} for spec in specs}
+    failed: dict[str, str] = {}
+    context = RunContext(dataset.content_hash(), dataset_spec_for_workers(args.dataset), dataset, args.threads)
+    with make_executor(args.executor, args.jobs, args.ray_address) as executor:
+        for task, outcome in executor.run(sweep_tasks(specs, attack_spec, param, strengths, args), context):
+            name, _, point = task.id.partition("|")
+            if not outcome.ok:
+                failed.setdefault(name, outcome.error)
+            elif point != "prepare":
+                results[name][int(point)] = outcome.value[0]
+    curves, errors = [], []
+    for spec in specs:
+        if spec.name in failed:
+            errors.append((spec.name, failed[spec.name]))
+            continue
+        outcome = Outcome.of(lambda: curve_from_results(
+            spec.name, attack_spec.name, param, strengths, [results[spec.name][i] for i in range(len(strengths))],
+            args.metric))
+        if outcome.ok:
+            curves.append(outcome.value)
+        else:
+            errors.append((spec.name, outcome.error))
+    return curves, errors
 
 
 def _format(value: float) -> str:

@@ -13,12 +13,16 @@ from typing import Any, Callable
 
 @dataclass
 class Outcome:
-    """The value of a call, or its error message and traceback, and how long it took."""
+    """The value of a call, or its error message and traceback, and how long it took.
+
+    ``cause`` names the task whose failure this outcome repeats, when the call was not made
+    because a task it depends on failed."""
 
     value: Any = None
     error: str | None = None
     traceback: str | None = None
     seconds: float = 0.0
+    cause: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -1,9 +1,11 @@
 """``bench run``: every selected detector through the protocol, under every selected attack.
 
-Each detector is fitted once (``ganprint.protocol.prepare``) and then evaluated on the test split
-under each attack (``ganprint.protocol.evaluate``). Fitting and every (detector, attack) cell run
-through :class:`Outcome`: an exception becomes an ERR cell with its message and the run goes on.
-Each finished cell is written to the store at once, so ``--resume`` after a kill skips it.
+Each detector is fitted once per training condition (closed and open world, then calibrated:
+:mod:`ganprint.protocol`) and evaluated on the test split under each attack. The fits and
+evaluations are tasks run by an executor (:mod:`ganprint.benchmark.executors`: in this process,
+in worker processes, or on Ray); an exception becomes an ERR cell with its message and the run
+goes on. Each finished cell is written to the store at once, by this process alone, so
+``--resume`` after a kill skips it.
 """
 from __future__ import annotations
 
@@ -13,16 +15,18 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from tqdm.auto import tqdm
 
 import ganprint
 from ganprint import protocol
-from ganprint.dataset import Dataset
-from ganprint.registry import Registry
+from ganprint.benchmark import tasks as tasks_module
+from ganprint.benchmark.executors import Executor, LocalExecutor, Ref, RunContext, Task
 from ganprint.benchmark.outcome import Outcome
 from ganprint.benchmark.store import CellResult, ResultStore
+from ganprint.dataset import Dataset
+from ganprint.registry import Registry
 
 NO_ATTACK = "none"
 PROTOCOL_VERSION = 1
@@ -70,6 +74,22 @@ class RunResult:
     run_id: str
 
 
+@dataclass
+class PlannedCell:
+    """One (detector, attack, immunized) cell of the table: its provenance, key and the tasks
+    whose outcomes make it (the fit chain and the evaluation)."""
+
+    index: int
+    detector: str
+    attack: str
+    immunized: bool
+    provenance: dict[str, Any]
+    key: str
+    fit_tasks: list[str] = field(default_factory=list)
+    eval_task: str | None = None
+    error: str | None = None
+
+
 def run_benchmark(
     registry: Registry,
     dataset: Dataset,
@@ -82,90 +102,154 @@ def run_benchmark(
     batch_size: int = 256,
     immunize: bool = False,
     progress: bool | None = None,
+    executor: Executor | None = None,
+    dataset_spec: str | None = None,
+    threads: int = 1,
 ) -> RunResult:
-    """Run and store every (detector, attack) cell; return the cells of this run in table order."""
+    """Run and store every (detector, attack) cell; return the cells of this run in table order.
+
+    The fits and evaluations are tasks of ``executor`` (this process, one at a time, by default);
+    the driver alone writes the store, each cell as soon as its evaluation finishes.
+    """
     specs = registry.select("detectors", plugins)
     choices = resolve_attacks(registry, attacks)
     run_id = uuid.uuid4().hex[:12]
     dataset_hash = dataset.content_hash()
-    cells: list[CellResult] = []
-    groups = [(c, immunized) for c in choices
-              for immunized in ((False, True) if immunize and c.name != NO_ATTACK else (False,))]
+    executor = executor or LocalExecutor()
+    local = isinstance(executor, LocalExecutor)
     show = progress is not False
-    with tqdm(total=len(specs) * len(groups), desc="cells", unit="cell", disable=None if show else True) as bar:
-        for spec in specs:
-            info = registry.origin("detectors", spec.name)
-            params = Outcome.of(lambda: _json_safe(spec.factory().get_params()))
-            immunization = Outcome.of(lambda: "fine-tuned" if protocol.can_fine_tune(spec.factory()) else "refit")
-            fits: dict[str, Outcome] = {}
-            for choice, immunized in groups:
-                provenance = {
-                    "detector": spec.name,
-                    "plugin": info.plugin,
-                    "distribution": info.distribution,
-                    "plugin_version": info.version,
-                    "params": params.value if params.ok else None,
-                    "dataset": dataset.name,
-                    "dataset_hash": dataset_hash,
-                    "attack": choice.name,
-                    "attack_params": _json_safe(choice.params),
-                    "immunized": immunized,
-                    **({"immunization": immunization.value} if immunized and immunization.ok else {}),
-                    "seed": seed,
-                    "protocol_version": PROTOCOL_VERSION,
-                }
-                key = cell_key(provenance)
-                bar.set_postfix_str(f"{spec.name} / {choice.name}{' (immunized)' if immunized else ''}")
-                if resume and store.is_done(key):
-                    cells.append(store.get(key))
-                    bar.update(1)
-                    continue
-                fitted = params if not params.ok else _fitted(
-                    fits, spec.factory, dataset, seed, batch_size, choice if immunized else None, show,
-                    fine_tune=immunization.value == "fine-tuned")
-                started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-                if fitted.ok:
-                    outcome = Outcome.of(lambda: protocol.evaluate(
-                        fitted.value, dataset, seed=seed, attack=choice.attack, attack_name=choice.name,
-                        batch_size=batch_size, progress=f"{spec.name}/{choice.name}" if show else None))
-                    error, tb = outcome.error, outcome.traceback
-                else:
-                    outcome, error, tb = fitted, f"fit failed: {fitted.error}", fitted.traceback
-                metrics, outputs = outcome.value if outcome.ok and fitted.ok else ({}, None)
-                provenance.update(time=started, seconds=round(fitted.seconds + outcome.seconds, 3),
-                                  ganprint_version=ganprint.__version__)
-                cell = CellResult(key, run_id, spec.name, choice.name, immunized, dataset.name,
-                                  "ok" if error is None else "error", metrics, error, tb, provenance,
-                                  time.time())
-                store.put(cell, outputs.rows() if outputs is not None else ())
-                cells.append(cell)
+    planner = _Planner(registry, dataset, dataset_hash, seed, batch_size, immunize, show and local)
+    for spec in specs:
+        planner.add(spec, choices, resume, store)
+    cells: list[CellResult | None] = [store.get(c.key) if c.error is None and c.eval_task is None else None
+                                      for c in planner.cells]
+    seconds: dict[str, float] = {}
+    context = RunContext(dataset_hash, dataset_spec, dataset, threads)
+    with tqdm(total=len(cells), desc="cells", unit="cell", disable=None if show else True) as bar:
+        bar.update(sum(c is not None for c in cells))
+        for planned in planner.cells:  # cells that fail before any task (no params, no factory)
+            if planned.error is not None:
+                cells[planned.index] = _store(store, planned, run_id, planned.error, None, {}, (), 0.0)
                 bar.update(1)
-    return RunResult(cells, dataset, run_id)
+        by_eval = {c.eval_task: c for c in planner.cells if c.eval_task is not None}
+        for task, outcome in executor.run(planner.tasks, context):
+            seconds[task.id] = outcome.seconds
+            planned = by_eval.get(task.id)
+            if planned is not None:
+                error, tb = outcome.error, outcome.traceback
+                if error is not None and outcome.cause is not None:
+                    error = f"fit failed: {error}"
+                metrics, rows = outcome.value if outcome.ok else ({}, ())
+                elapsed = sum(seconds.get(t, 0.0) for t in planned.fit_tasks) + outcome.seconds
+                cells[planned.index] = _store(store, planned, run_id, error, tb, metrics, rows, elapsed)
+                bar.update(1)
+            bar.set_postfix_str(", ".join(executor.running)[:80])
+    return RunResult([c for c in cells if c is not None], dataset, run_id)
 
 
-def _fitted(fits: dict[str, Outcome], factory: Callable[[], Any], dataset: Dataset, seed: int, batch_size: int,
-            train_attack: AttackChoice | None, progress: bool, fine_tune: bool) -> Outcome:
-    """The clean fit (no ``train_attack``) or the immunized one, each computed once into ``fits``.
+def _store(store: ResultStore, planned: PlannedCell, run_id: str, error: str | None, tb: str | None,
+           metrics: dict[str, Any], rows: Any, seconds: float) -> CellResult:
+    provenance = dict(planned.provenance, time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      seconds=round(seconds, 3), ganprint_version=ganprint.__version__)
+    cell = CellResult(planned.key, run_id, planned.detector, planned.attack, planned.immunized,
+                      provenance["dataset"], "ok" if error is None else "error", metrics, error, tb,
+                      provenance, time.time())
+    store.put(cell, rows)
+    return cell
 
-    Immunizing fine-tunes a copy of the clean fit when the method offers ``fine_tune``, and
-    refits from scratch otherwise.
+
+class _Planner:
+    """Turns the selected detectors and attacks into cells and the task graph that computes them.
+
+    Per detector and training condition (clean, or immunized against one attack): a closed-world
+    fit, an open-world fit when the protocol applies, a calibration; then one evaluation per cell.
+    An immunized fit of a method offering ``fine_tune`` starts from the clean fits. Detectors that
+    train networks are planned first, so their long fits start first.
     """
-    name = NO_ATTACK if train_attack is None else train_attack.name
-    if name not in fits:
-        base = None
-        if train_attack is not None and fine_tune:
-            base = _fitted(fits, factory, dataset, seed, batch_size, None, progress, fine_tune)
-        fits[name] = base if base is not None and not base.ok else Outcome.of(_fitter(
-            factory, dataset, seed, batch_size, train_attack, progress, None if base is None else base.value))
-    return fits[name]
 
+    def __init__(self, registry: Registry, dataset: Dataset, dataset_hash: str, seed: int, batch_size: int,
+                 immunize: bool, progress: bool) -> None:
+        self.registry, self.dataset, self.dataset_hash = registry, dataset, dataset_hash
+        self.seed, self.batch_size, self.immunize, self.progress = seed, batch_size, immunize, progress
+        self.cells: list[PlannedCell] = []
+        self._neural: list[Task] = []
+        self._other: list[Task] = []
 
-def _fitter(factory: Callable[[], Any], dataset: Dataset, seed: int, batch_size: int,
-            train_attack: AttackChoice | None, progress: bool,
-            fine_tune_from: protocol.FittedMethod | None = None) -> Callable[[], protocol.FittedMethod]:
-    return lambda: protocol.prepare(
-        factory, dataset, seed=seed, batch_size=batch_size,
-        train_attack=None if train_attack is None else train_attack.attack,
-        attack_name=NO_ATTACK if train_attack is None else train_attack.name,
-        progress=progress, fine_tune_from=fine_tune_from,
-    )
+    @property
+    def tasks(self) -> list[Task]:
+        return self._neural + self._other
+
+    def add(self, spec: Any, choices: list[AttackChoice], resume: bool, store: ResultStore) -> None:
+        info = self.registry.origin("detectors", spec.name)
+        params = Outcome.of(lambda: _json_safe(spec.factory().get_params()))
+        probe = Outcome.of(spec.factory)
+        fine_tunes = probe.ok and protocol.can_fine_tune(probe.value)
+        groups = [(c, immunized) for c in choices
+                  for immunized in ((False, True) if self.immunize and c.name != NO_ATTACK else (False,))]
+        tasks: list[Task] = []
+        fits: dict[str, list[str]] = {}
+        factory = tasks_module.DetectorFactory.of(spec.name, spec.factory)
+        for choice, immunized in groups:
+            provenance = {
+                "detector": spec.name,
+                "plugin": info.plugin,
+                "distribution": info.distribution,
+                "plugin_version": info.version,
+                "params": params.value if params.ok else None,
+                "dataset": self.dataset.name,
+                "dataset_hash": self.dataset_hash,
+                "attack": choice.name,
+                "attack_params": _json_safe(choice.params),
+                "immunized": immunized,
+                **({"immunization": "fine-tuned" if fine_tunes else "refit"} if immunized and probe.ok else {}),
+                "seed": self.seed,
+                "protocol_version": PROTOCOL_VERSION,
+            }
+            planned = PlannedCell(len(self.cells), spec.name, choice.name, immunized, provenance,
+                                  cell_key(provenance))
+            self.cells.append(planned)
+            if resume and store.is_done(planned.key):
+                continue
+            failed = params if not params.ok else probe
+            if not failed.ok:
+                planned.error = failed.error if failed is params else f"fit failed: {failed.error}"
+                continue
+            train = choice if immunized else None
+            planned.fit_tasks = self._fit(tasks, fits, spec.name, factory, probe.value, train, fine_tunes)
+            planned.eval_task = f"{spec.name}|eval|{choice.name}|{'immunized' if immunized else 'clean'}"
+            tasks.append(Task(planned.eval_task, tasks_module.evaluate, (Ref(planned.fit_tasks[-1]),), dict(
+                seed=self.seed, attack=choice.attack, attack_name=choice.name, batch_size=self.batch_size,
+                progress=f"{spec.name}/{choice.name}" if self.progress else None),
+                label=f"{spec.name} score {choice.name}" + (" (immunized)" if immunized else "")))
+        (self._neural if fine_tunes else self._other).extend(tasks)
+
+    def _fit(self, tasks: list[Task], fits: dict[str, list[str]], name: str, factory: Any, probe: Any,
+             train: AttackChoice | None, fine_tunes: bool) -> list[str]:
+        """The ids of the tasks fitting ``name`` under ``train`` (None: clean), the calibration
+        last; planned once per training condition."""
+        condition = NO_ATTACK if train is None else train.name
+        if condition in fits:
+            return fits[condition]
+        start: list[str | None] = [None, None]
+        if train is not None and fine_tunes:
+            base = self._fit(tasks, fits, name, factory, probe, None, fine_tunes)
+            start = [base[0], base[1] if len(base) == 3 else None]
+        known, held_out = protocol.open_world_split(probe, self.dataset, self.seed)
+        common = dict(seed=self.seed, train_attack=None if train is None else train.attack, attack_name=condition)
+        ids = [f"{name}|fit|{condition}|closed"]
+        worlds = [(ids[0], None, start[0])]
+        if held_out:
+            ids.append(f"{name}|fit|{condition}|open")
+            worlds.append((ids[1], known, start[1]))
+        for task_id, sources, start_from in worlds:
+            tasks.append(Task(task_id, tasks_module.fit, (factory,), dict(
+                common, sources=sources, start_from=None if start_from is None else Ref(start_from)),
+                label=f"{name} fit{'' if train is None else ' ' + condition}{' (open world)' if sources else ''}",
+                neural=fine_tunes))
+        ids.append(f"{name}|calibrate|{condition}")
+        tasks.append(Task(ids[-1], tasks_module.calibrate,
+                          (Ref(ids[0]), Ref(ids[1]) if held_out else None),
+                          dict(known=known, held_out=held_out, batch_size=self.batch_size, progress=self.progress),
+                          label=f"{name} calibrate"))
+        fits[condition] = ids
+        return ids

@@ -220,24 +220,47 @@ def prepare(
         factory, dataset, seed=seed, sources=sources, train_attack=train_attack, attack_name=attack_name,
         start_from=start_from,
     )
-    fitted = FittedMethod(fit(start_from=None if start is None else start.method))
-    method = fitted.method
+    method = fit(start_from=None if start is None else start.method)
+    known, held_out = open_world_split(method, dataset, seed)
+    open_method = fit(known, None if start is None else start.open_method) if held_out else None
+    return calibrate(method, open_method, dataset, known=known, held_out=held_out, batch_size=batch_size,
+                     progress=progress)
+
+
+def open_world_split(method: object, dataset: Dataset, seed: int) -> tuple[list[str], list[str]]:
+    """(known, held-out) sources of the open-world protocol for ``method``, or ([], []) when it
+    does not apply (not an Attributor, or fewer than two generated sources)."""
+    if not isinstance(method, Attributor):
+        return [], []
+    held_out = held_out_sources(dataset.sources, seed)
+    if not held_out:
+        return [], []
+    return [s for s in dataset.sources if s not in held_out], held_out
+
+
+def calibrate(
+    method: Any,
+    open_method: Any | None,
+    dataset: Dataset,
+    *,
+    known: list[str],
+    held_out: list[str],
+    batch_size: int = 256,
+    progress: bool = False,
+) -> FittedMethod:
+    """The fitted method(s) with their thresholds calibrated on clean val images: detection at
+    the best balanced accuracy, open-world rejection accepting 95% of known sources' images."""
+    fitted = FittedMethod(method, open_method, list(known), list(held_out))
     label = "calibrating" if progress else None
-    if isinstance(method, Attributor):
-        held_out = held_out_sources(dataset.sources, seed)
-        if held_out:
-            fitted.known = [s for s in dataset.sources if s not in held_out]
-            fitted.held_out = held_out
-            fitted.open_method = fit(fitted.known, None if start is None else start.open_method)
     val = collect(fitted, dataset, "val", batch_size=batch_size, progress=label)
     if isinstance(method, Detector) and has_real_and_generated(dataset):
         is_fake = np.asarray(val.labels) != REAL
         if is_fake.any() and not is_fake.all():
             fitted.detection_threshold = metrics.detection_threshold(is_fake, np.asarray(val.scores))
     if fitted.open_method is not None:
-        known = np.isin(val.labels, fitted.known)
+        is_known = np.isin(val.labels, fitted.known)
         fitted.rejection_threshold = metrics.rejection_threshold(
-            np.asarray(val.open_confidence)[known], REJECTION_ACCEPT
+            np.asarray(val.open_confidence)[is_known], REJECTION_ACCEPT
         )
     return fitted
 

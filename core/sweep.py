@@ -115,16 +115,21 @@ def attack_sweep(
     """
     if not strengths:
         raise ValueError("give at least one strength")
-    curve = SweepCurve(label, perturbation, param, metric or "")
-    for strength in strengths:
-        attack = make_attack(**{param: strength})
-        results, _ = protocol.evaluate(fitted, dataset, seed=seed, attack=attack, attack_name=perturbation,
-                                       batch_size=batch_size)
-        if not curve.metric:
-            curve.metric = default_metric(results)
-        curve.strengths.append(strength)
-        curve.values.append(metric_value(results, curve.metric))
-    return curve
+    results = [protocol.evaluate(fitted, dataset, seed=seed, attack=make_attack(**{param: strength}),
+                                 attack_name=perturbation, batch_size=batch_size)[0]
+               for strength in strengths]
+    return curve_from_results(label, perturbation, param, strengths, results, metric)
+
+
+def curve_from_results(label: str, perturbation: str, param: str, strengths: Sequence[Any],
+                       results: Sequence[dict[str, Any]], metric: str | None = None) -> SweepCurve:
+    """The curve of ``metric`` (default: :func:`default_metric` of the first results) through the
+    :func:`ganprint.protocol.evaluate` results measured at each strength."""
+    if len(results) != len(strengths) or not results:
+        raise ValueError(f"{len(strengths)} strengths but {len(results)} results")
+    chosen = metric or default_metric(results[0])
+    return SweepCurve(label, perturbation, param, chosen, list(strengths),
+                      [metric_value(r, chosen) for r in results])
 
 
 def plot_sweep(curves: Sequence[SweepCurve], path: Path | str, threshold: float = DEFAULT_THRESHOLD,

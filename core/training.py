@@ -38,6 +38,12 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def show_progress(requested: bool) -> bool:
+    """Whether a training loop draws its progress bar: as ``requested``, unless the environment
+    says no (``TQDM_DISABLE``, set by ``bench -q`` and in the workers of a parallel run)."""
+    return bool(requested) and os.environ.get("TQDM_DISABLE", "") in ("", "0", "false", "False")
+
+
 def seeded_generator(seed: int) -> torch.Generator:
     """A torch CPU generator for model initialisation and sampling independent of global state."""
     return torch.Generator().manual_seed(int(seed))
@@ -166,7 +172,7 @@ def train_epochs(
     n = len(arrays[0])
     history = History()
     best, best_state, waited = -np.inf, None, 0
-    with tqdm(total=max_epochs, desc=desc, unit="epoch", disable=not progress, leave=False) as bar:
+    with tqdm(total=max_epochs, desc=desc, unit="epoch", disable=not show_progress(progress), leave=False) as bar:
         for epoch in range(max_epochs):
             sums: dict[str, float] = {}
             count = 0
@@ -233,7 +239,7 @@ def train_iterations(
             if on_checkpoint is not None:
                 on_checkpoint(iteration)
 
-    with tqdm(total=n_iterations, initial=start, desc=desc, unit="it", disable=not progress) as bar:
+    with tqdm(total=n_iterations, initial=start, desc=desc, unit="it", disable=not show_progress(progress)) as bar:
         for iteration in range(start, n_iterations):
             logged = {k: float(v) for k, v in step(iteration).items()}
             if iteration % 50 == 0:
