@@ -1,32 +1,22 @@
 """What a finished ``bench run`` records about itself in the results store (:class:`RunRecord`).
 
 The record lets ``bench report`` describe a run after the fact: the command line, the dataset
-spec that reopens the images (a relative ``folder:``/``manifest:`` path made absolute), the
-content hash that proves they are the same images, the seed, the versions of ganprint and of
-every plugin whose detectors ran, the skipped images and the plugin load failures.
+spec that reopens the images (paths made absolute, as
+:func:`ganprint.benchmark.executors.dataset_spec_for_workers` gives it), the content hash that
+proves they are the same images, the seed, the versions of ganprint and of every plugin whose
+detectors ran, the skipped images and the plugin load failures.
 """
 from __future__ import annotations
 
 import platform
 import shlex
 import time
-from pathlib import Path
 from typing import Sequence
 
 import ganprint
 from ganprint.benchmark.runner import RunResult
 from ganprint.benchmark.store import ResultStore, RunRecord
 from ganprint.registry import Registry
-
-PATH_DATASETS = ("folder", "manifest")
-
-
-def reopenable_spec(text: str) -> str:
-    """``text`` (a ``--dataset`` value) with a relative ``folder:``/``manifest:`` path made absolute."""
-    kind, sep, path = text.partition(":")
-    if sep and kind in PATH_DATASETS and path and not Path(path).expanduser().is_absolute():
-        return f"{kind}:{Path(path).expanduser().resolve()}"
-    return text
 
 
 def command_line(argv: Sequence[str] | None) -> str:
@@ -48,7 +38,7 @@ def record_run(store: ResultStore, result: RunResult, registry: Registry, *, dat
         started=started,
         finished=time.time(),
         dataset=result.dataset.name,
-        dataset_spec=reopenable_spec(dataset_spec),
+        dataset_spec=dataset_spec,
         dataset_hash=result.dataset.content_hash(),
         seed=seed,
         versions={"ganprint": ganprint.__version__, "python": platform.python_version(),
