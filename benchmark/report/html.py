@@ -39,9 +39,9 @@ td.err { color: var(--err); font-weight: 600; white-space: nowrap; }
 td.err a { color: inherit; }
 tbody tr:nth-child(even) td:not(.best) { background: #f8f9fb; }
 th.sort-on { cursor: pointer; user-select: none; }
-th.sort-on::after { content: " \\2195"; color: #9aa3ad; }
-th[aria-sort="ascending"]::after { content: " \\2191"; color: var(--ink); }
-th[aria-sort="descending"]::after { content: " \\2193"; color: var(--ink); }
+th.sort-on::after { content: "\\00a0\\2195"; color: #9aa3ad; }
+th[aria-sort="ascending"]::after { content: "\\00a0\\2191"; color: var(--ink); }
+th[aria-sort="descending"]::after { content: "\\00a0\\2193"; color: var(--ink); }
 ol.errors { font-size: .88rem; color: var(--err); margin: .2rem 0 0; }
 .scroll { overflow-x: auto; max-width: 100%; }
 figure { margin: .6rem 0 1rem; }
@@ -60,6 +60,7 @@ figure img { max-width: 100%; height: auto; }
                      font-size: .72rem; color: var(--muted); overflow-wrap: anywhere; padding: 4px; }
 .mistakes figcaption { color: var(--ink); font-size: .78rem; line-height: 1.25; }
 details summary { cursor: pointer; color: var(--muted); }
+td.err summary { color: var(--err); }
 table.provenance { font-size: .82rem; }
 table.provenance td.nowrap, table.provenance summary { white-space: nowrap; }
 """

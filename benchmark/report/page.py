@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import ganprint
 from ganprint.benchmark.leaderboard import PROTOCOLS, group_name, present_protocols, protocol_values
 from ganprint.benchmark.report import confusion, mistakes, robustness, roc
 from ganprint.benchmark.report.encode import figure_uri, image_uri
@@ -18,6 +19,7 @@ from ganprint.benchmark.report.gather import ReportData
 from ganprint.benchmark.report.html import definitions, element, esc, figure, image, page, table
 from ganprint.benchmark.store import CellResult
 from ganprint.interfaces import REAL
+from ganprint.protocol import REJECTION_ACCEPT
 
 SAMPLES_PER_SOURCE = 8
 MISTAKES_PER_DETECTOR = 5
@@ -42,9 +44,10 @@ def render_page(data: ReportData, store_path: Path | str | None = None) -> str:
         _dataset(data),
         _provenance(data),
         element("footer", element("p", esc(
-            f"Written by ganprint {data.run.versions.get('ganprint', '?')} from the results store "
-            f"{store_path if store_path is not None else ''}. Every figure is drawn from the per-image "
-            "predictions the store kept for the run; nothing was re-fitted."), class_="muted")),
+            f"Written by ganprint {ganprint.__version__}"
+            + (f" from the results store {store_path}" if store_path is not None else "")
+            + ". Every figure is drawn from the per-image predictions the store kept for the run; nothing was "
+              "re-fitted."), class_="muted")),
     ]
     return page(f"ganprint report: {data.run.dataset} ({data.run.run_id})", "\n".join(body))
 
@@ -66,7 +69,7 @@ def _header(data: ReportData) -> str:
     reused = [c for c in data.cells if c.run_id != run.run_id]
     failed = [c for c in data.cells if not c.ok]
     plugins = ", ".join(f"{esc(p)} ({esc(v)})" for p, v in run.versions.get("plugins", {}).items()) or "none"
-    dataset = esc(run.dataset) + (f" <span class=muted>({esc(run.dataset_spec)})</span>"
+    dataset = esc(run.dataset) + (element("span", esc(f" ({run.dataset_spec})"), class_="muted")
                                   if run.dataset_spec and run.dataset_spec != run.dataset else "")
     cells = f"{len(data.cells)} ({len(failed)} failed" + (
         f", {len(reused)} reused from earlier runs by --resume" if reused else "") + ")"
@@ -211,8 +214,9 @@ def _open_world(data: ReportData) -> str:
             "the dot is where its rejection threshold operates.")))
     parts.append(table(["detector", "held-out sources", "rejection threshold", "known accepted",
                         "unknown accepted", "open-world acc", "AUROC"], rows_html, sortable=True))
-    parts.append(_note("The threshold on confidence accepts 95% of the clean val images of known sources; "
-                       "below it an image is called “unknown”."))
+    parts.append(_note(f"The threshold on confidence accepts {REJECTION_ACCEPT:.0%} of the clean val images of "
+                       "known sources; below it an image is called “unknown”. “Known accepted” and “unknown "
+                       "accepted” are the shares of test images of known and held-out sources at or above it."))
     return _section("open-world", "Open world", *parts)
 
 
@@ -336,7 +340,7 @@ def _provenance(data: ReportData) -> str:
             element("td", element("code", esc(cell.key))),
         ])
     parts = [element("h3", f"Cells ({len(data.cells)})"),
-             table(["detector", "test images", "status", "plugin (distribution version)", "ganprint", "params",
+             table(["detector", "test images", "status", "plugin", "ganprint", "params",
                     "started (UTC)", "seconds", "computed by run", "cell key"], rows, sortable=True, class_="provenance")]
     parts.append(element("h3", f"Skipped images ({len(run.skipped)})"))
     if run.skipped:

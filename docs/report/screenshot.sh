@@ -24,6 +24,6 @@ from PIL import Image
 
 shot = Image.open(sys.argv[1]).convert("RGB")
 shot = shot.resize((1000, round(shot.height * 1000 / shot.width)), Image.Resampling.LANCZOS)
-shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(sys.argv[2], optimize=True)
+shot.quantize(256, method=Image.Quantize.FASTOCTREE).save(sys.argv[2], optimize=True)
 PY
 echo "wrote $here/report.png from $work/report/index.html"
