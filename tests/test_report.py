@@ -364,6 +364,7 @@ def test_detection_roc_figure_has_a_log_fpr_axis_and_auc_legend() -> None:
     axes = figure.axes[0]
     assert axes.get_xscale() == "log" and axes.get_xlim() == pytest.approx((0.005, 1.0))
     assert [t.get_text() for t in axes.get_legend().get_texts()] == ["a (AUC 0.900)", "b (AUC 0.500)"]
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["1%", "10%", "100%"]
     # FPR 0 sits at the left edge of the log axis
     assert axes.get_lines()[0].get_xdata()[0] == 0.005
 

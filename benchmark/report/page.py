@@ -167,10 +167,11 @@ def _detection(data: ReportData) -> str:
         return _section("detection", "Detection", _note("No detection results on clean test images in this run."))
     floor = roc.log_floor(n_real)
     drawn = roc.roc_figure(curves, title="Real vs generated, clean test images", colour_of=_colours(data),
-                           xlabel="false-positive rate (real called generated), log scale",
+                           xlabel="false-positive rate (real images called generated), log scale",
                            ylabel="true-positive rate", legend="{label} (AUC {area:.3f})", log_floor=floor)
     caption = (f"ROC of each detector on {n_real} real and the generated test images. An FPR of 0 is drawn at "
-               f"the left edge ({floor:.2g}); the dotted line is 1% FPR, where the leaderboard's TPR@1%FPR is read. "
+               f"the left edge ({floor * 100:.2g}%); the dotted line is 1% FPR, where the leaderboard's TPR@1%FPR "
+               "is read. "
                "Curves are grouped by plugin, at most "
                f"{roc.MAX_CURVES_PER_PANEL} a panel; legends list the best AUC first.")
     return _section("detection", "Detection", figure(figure_uri(drawn), "detection ROC curves", esc(caption)))

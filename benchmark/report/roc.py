@@ -84,7 +84,7 @@ def roc_figure(curves: Sequence[Curve], *, title: str, xlabel: str, ylabel: str,
     """One panel per :func:`panels` group, two panels a row, legends sorted by area (best first).
 
     ``legend`` formats each entry from ``label``, ``area`` and ``note``. With ``log_floor`` the FPR
-    axis is logarithmic from ``log_floor`` to 1, with the 1% FPR line marked. ``colour_of`` (see
+    axis is logarithmic from ``log_floor`` to 1, labelled in percent, with a dotted line at 1% FPR. ``colour_of`` (see
     :func:`colours`) fixes each label's colour; a panel where it would repeat a colour, or without
     it, colours its curves in order.
     """
@@ -111,8 +111,8 @@ def roc_figure(curves: Sequence[Curve], *, title: str, xlabel: str, ylabel: str,
             axes.set_xscale("log")
             axes.set_xlim(log_floor, 1.0)
             axes.axvline(ONE_PERCENT, color="grey", linestyle=":", linewidth=1)
-            axes.text(ONE_PERCENT, 1.0, "1% FPR", color="dimgrey", fontsize="small", ha="center", va="bottom",
-                      transform=axes.get_xaxis_transform())
+            ticks = [10.0 ** k for k in range(math.ceil(math.log10(log_floor)), 1)]
+            axes.set_xticks(ticks, [f"{t:.{max(0, -round(math.log10(t)) - 2)}%}" for t in ticks])
         else:
             axes.set_xlim(-0.01, 1.01)
             axes.plot([0, 1], [0, 1], color="lightgrey", linestyle="--", linewidth=1)
