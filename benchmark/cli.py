@@ -26,6 +26,7 @@ HARNESS: dict[str, tuple[str, str]] = {
     "sweep": ("ganprint.benchmark.cmd_sweep", "metric-versus-strength curves of one attack, with working ranges"),
     "export": ("ganprint.benchmark.cmd_export", "export a torch-based detector fitted on a dataset to ONNX"),
     "data": ("ganprint.benchmark.cmd_data", "build a dataset into the cache, or describe it"),
+    "report": ("ganprint.benchmark.cmd_report", "write a run's results as one self-contained HTML page"),
 }
 assert set(HARNESS) <= set(HARNESS_COMMANDS), "a harness command's name must be reserved in ganprint.commands"
 GROUP_TITLES = {"harness": "the harness", "analysis": "plugin analyses", "maintenance": "maintenance"}
@@ -141,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.quiet:
         os.environ["TQDM_DISABLE"] = "1"
+    args.bench_argv = argv  # the command as typed, which a run records for its report
     command = commands[args.command]
     return _run(command, args)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import time
 from pathlib import Path
 
 from ganprint.atomic import atomic_open, write_json
 from ganprint.benchmark.executors import add_executor_arguments, dataset_spec_for_workers, make_executor
 from ganprint.benchmark.leaderboard import FORMATS, render
+from ganprint.benchmark.report import write_report
+from ganprint.benchmark.run_record import record_run
 from ganprint.benchmark.runner import NO_ATTACK, RunResult, run_benchmark
 from ganprint.benchmark.store import ResultStore, default_store_path
 from ganprint.commands import (
@@ -35,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="skip cells already finished in the store")
     parser.add_argument("--out", type=Path, default=None, help="write results.json and predictions.csv here")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="test images scored per batch")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="also write the run's HTML report here (as `bench report --out DIR`)")
     add_executor_arguments(parser)
 
 
@@ -54,6 +59,7 @@ def write_outputs(result: RunResult, store: ResultStore, out: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out)
+    check_output_dir(args.report, "--report")
     check_output_file(args.store, "--store")
     executor = make_executor(args.executor, args.jobs, args.ray_address)
     registry = load_registry()
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     except UnknownNameError as error:
         raise UsageError(str(error).strip("'\"")) from error
     with ResultStore(args.store or default_store_path()) as store:
+        started = time.time()
         try:
             with executor:
                 result = run_benchmark(registry, dataset, plugins=args.plugins, attacks=args.attacks,
@@ -77,4 +84,8 @@ def run(args: argparse.Namespace) -> int:
         if args.out is not None:
             write_outputs(result, store, args.out)
             print(f"\nwrote {args.out / 'results.json'} and {args.out / 'predictions.csv'}", file=sys.stderr)
+        record_run(store, result, registry, dataset_spec=dataset_spec_for_workers(args.dataset), seed=args.seed,
+                   started=started, argv=getattr(args, "bench_argv", None))
+        if args.report is not None:
+            print(f"wrote {write_report(store, result.run_id, args.report)}", file=sys.stderr)
     return 0 if any(c.ok for c in result.cells) else 1

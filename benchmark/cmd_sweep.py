@@ -4,13 +4,16 @@
 
 Each detector is fitted once on clean training images; its test images are then attacked at
 each fixed strength (the attack parameter named by the attack class's ``strength_param``, or
-``--param``). The command writes ``sweep_<attack>.png`` and ``sweep_<attack>.json`` into DIR and
-prints the metric at each strength with the working range.
+``--param``). The command writes ``sweep_<attack>.png`` and ``sweep_<attack>.json`` into DIR,
+prints the metric at each strength with the working range, and records the curves in the results
+store, where ``bench report`` finds them for runs on the same dataset content and seed.
 """
 from __future__ import annotations
 
 import argparse
 import math
+import time
+from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
@@ -25,6 +28,8 @@ from ganprint.benchmark.executors import (
     make_executor,
 )
 from ganprint.benchmark.outcome import Outcome
+from ganprint.benchmark.run_record import command_line
+from ganprint.benchmark.store import ResultStore, SweepRecord, default_store_path
 from ganprint.benchmark.tasks import DetectorFactory, evaluate, prepare
 from ganprint.commands import (
     UsageError,
@@ -32,6 +37,7 @@ from ganprint.commands import (
     add_out_argument,
     add_seed_argument,
     check_output_dir,
+    check_output_file,
     finite_float,
     names,
     open_dataset,
@@ -56,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="working range: metric at or above this")
     add_seed_argument(parser)
     parser.add_argument("--batch-size", type=positive_int, default=256, help="test images scored per batch")
+    parser.add_argument("--store", type=Path, default=None,
+                        help=f"results database the curves are recorded in (default: {default_store_path()})")
     add_out_argument(parser, "folder for the PNG and JSON")
     add_executor_arguments(parser)
 
@@ -90,6 +98,7 @@ def strength_param(attack: Any, name: str, given: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out)
+    check_output_file(args.store, "--store")
     make_executor(args.executor, args.jobs, args.ray_address)  # a missing Ray is a usage error before any work
     registry = load_registry()
     dataset = open_dataset(args.dataset, registry)
@@ -122,6 +131,11 @@ def run(args: argparse.Namespace) -> int:
                   "param": param, "threshold": args.threshold, "seed": args.seed,
                   "curves": [dict(c.as_dict(), working_range=c.working_range(args.threshold)) for c in curves]}
         write_json(args.out / f"sweep_{attack_spec.name}.json", record)
+        with ResultStore(args.store or default_store_path()) as store:
+            for curve in curves:
+                store.put_sweep(SweepRecord(dataset.name, dataset.content_hash(), args.seed,
+                                            command_line(getattr(args, "bench_argv", None)), args.threshold,
+                                            curve.as_dict(), time.time()))
         print(f"\nwrote {png} and {png.with_suffix('.json')}")
     return 0 if curves else 1
 

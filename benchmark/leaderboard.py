@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from tabulate import tabulate
@@ -26,7 +27,8 @@ PROTOCOLS = {
 }
 
 
-def _group(cell: CellResult) -> str:
+def group_name(cell: CellResult) -> str:
+    """The attack column group of a cell: the attack, with `` dfs`` when immunized."""
     return cell.attack + (" dfs" if cell.immunized else "")
 
 
@@ -34,40 +36,76 @@ def _mark(text: str, fmt: str) -> str:
     return {"github": f"**{text}**", "latex": f"\\textbf{{{text}}}", "plain": f"{text}*"}.get(fmt, text)
 
 
-def protocol_table(cells: Sequence[CellResult], protocol: str, fmt: str) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of one protocol's table; detectors without that protocol are left out
-    unless all their cells failed (then they show ERR, so a broken plugin is never invisible)."""
+@dataclass(frozen=True)
+class Column:
+    group: str
+    metric: str
+    label: str
+
+
+@dataclass
+class ProtocolTable:
+    """One protocol's leaderboard as values: rows (detectors), columns (metric × attack group),
+    the value of each filled (row, column), and the failed cell behind each ERR."""
+
+    protocol: str
+    columns: list[Column]
+    detectors: list[str]
+    values: dict[tuple[str, int], float] = field(default_factory=dict)
+    failed: dict[tuple[str, int], CellResult] = field(default_factory=dict)
+
+    def best(self, column: int) -> float | None:
+        return max((v for (d, j), v in self.values.items() if j == column), default=None)
+
+    def is_best(self, detector: str, column: int) -> bool:
+        """The column's highest value (ties all marked), when there is more than one row."""
+        value = self.values.get((detector, column))
+        return value is not None and value == self.best(column) and len(self.detectors) > 1
+
+
+def protocol_values(cells: Sequence[CellResult], protocol: str) -> ProtocolTable:
+    """One protocol's table; detectors without that protocol are left out unless all their cells
+    failed (then they show ERR, so a broken plugin is never invisible)."""
     _, metrics = PROTOCOLS[protocol]
-    groups = list(dict.fromkeys(_group(c) for c in cells))
-    detectors = list(dict.fromkeys(c.detector for c in cells))
-    by_key = {(c.detector, _group(c)): c for c in cells}
-    columns = [(g, key, label if len(groups) == 1 else f"{label} {g}") for g in groups for key, label in metrics]
-    values: dict[tuple[str, int], float] = {}
-    shown: list[str] = []
-    for d in detectors:
+    groups = list(dict.fromkeys(group_name(c) for c in cells))
+    by_key = {(c.detector, group_name(c)): c for c in cells}
+    columns = [Column(g, key, label if len(groups) == 1 else f"{label} {g}") for g in groups for key, label in metrics]
+    table = ProtocolTable(protocol, columns, [])
+    for d in dict.fromkeys(c.detector for c in cells):
         mine = [by_key[(d, g)] for g in groups if (d, g) in by_key]
-        if any(protocol in c.metrics for c in mine) or all(not c.ok for c in mine):
-            shown.append(d)
-        for j, (g, key, _) in enumerate(columns):
-            cell = by_key.get((d, g))
-            if cell is not None and cell.ok and key in cell.metrics.get(protocol, {}):
-                values[(d, j)] = float(cell.metrics[protocol][key])
-    best = {j: max((v for (d, jj), v in values.items() if jj == j and d in shown), default=None)
-            for j in range(len(columns))}
-    rows = []
-    for d in shown:
-        row = [d]
-        for j, (g, _, _) in enumerate(columns):
-            cell = by_key.get((d, g))
+        if not (any(protocol in c.metrics for c in mine) or all(not c.ok for c in mine)):
+            continue
+        table.detectors.append(d)
+        for j, column in enumerate(columns):
+            cell = by_key.get((d, column.group))
             if cell is not None and not cell.ok:
+                table.failed[(d, j)] = cell
+            elif cell is not None and column.metric in cell.metrics.get(protocol, {}):
+                table.values[(d, j)] = float(cell.metrics[protocol][column.metric])
+    return table
+
+
+def present_protocols(cells: Sequence[CellResult]) -> list[str]:
+    """The protocols any cell has results for, in :data:`PROTOCOLS` order (detection if none)."""
+    return [p for p in PROTOCOLS if any(p in c.metrics for c in cells)] or ["detection"]
+
+
+def protocol_table(cells: Sequence[CellResult], protocol: str, fmt: str) -> tuple[list[str], list[list[str]]]:
+    """Header and text rows of one protocol's table (:func:`protocol_values`), best values marked."""
+    table = protocol_values(cells, protocol)
+    rows = []
+    for d in table.detectors:
+        row = [d]
+        for j in range(len(table.columns)):
+            if (d, j) in table.failed:
                 row.append("ERR")
-            elif (d, j) in values:
-                text = f"{values[(d, j)]:.3f}"
-                row.append(_mark(text, fmt) if values[(d, j)] == best[j] and len(shown) > 1 else text)
+            elif (d, j) in table.values:
+                text = f"{table.values[(d, j)]:.3f}"
+                row.append(_mark(text, fmt) if table.is_best(d, j) else text)
             else:
                 row.append("—" if fmt != "csv" else "")
         rows.append(row)
-    return ["detector"] + [label for _, _, label in columns], rows
+    return ["detector"] + [c.label for c in table.columns], rows
 
 
 def render(cells: Sequence[CellResult], fmt: str = "github", failures: Sequence[LoadFailure] = (),
@@ -76,8 +114,7 @@ def render(cells: Sequence[CellResult], fmt: str = "github", failures: Sequence[
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     parts = []
-    present = [p for p in PROTOCOLS if any(p in c.metrics for c in cells)] or ["detection"]
-    for protocol in present:
+    for protocol in present_protocols(cells):
         title = PROTOCOLS[protocol][0]
         header, rows = protocol_table(cells, protocol, fmt)
         if not rows:
@@ -100,7 +137,7 @@ def render(cells: Sequence[CellResult], fmt: str = "github", failures: Sequence[
     errors = [c for c in cells if not c.ok]
     if errors:
         notes.append("Errors:")
-        notes += [f"  ERR {c.detector} / {_group(c)}: {c.error}" for c in errors]
+        notes += [f"  ERR {c.detector} / {group_name(c)}: {c.error}" for c in errors]
     if failures:
         notes.append("Plugin load failures:")
         notes += [f"  {f.plugin} ({f.distribution}) at {f.stage}: {f.error}" for f in failures]

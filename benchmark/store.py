@@ -4,6 +4,11 @@ A cell is one (detector, attack) evaluation under a key that hashes everything i
 on (detector and version, its params, dataset content hash, attack and params, seed, whether it
 was immunised), so ``--resume`` can skip finished cells and a run killed with SIGKILL loses at most
 the cell in progress.
+
+A finished ``bench run`` also records a :class:`RunRecord` (its command, dataset spec and hash,
+seed, versions, skipped images, plugin load failures) and the keys of its cells in table order:
+with ``--resume`` a run reuses cells an earlier run finished, so a run lists its cells itself.
+``bench sweep`` records its curves, keyed by dataset hash and seed. ``bench report`` reads both.
 """
 from __future__ import annotations
 
@@ -36,6 +41,35 @@ CREATE TABLE IF NOT EXISTS predictions (
     data TEXT NOT NULL,
     PRIMARY KEY (key, row)
 );
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    command TEXT NOT NULL,
+    started REAL NOT NULL,
+    finished REAL NOT NULL,
+    dataset TEXT NOT NULL,
+    dataset_spec TEXT NOT NULL,
+    dataset_hash TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    versions TEXT NOT NULL,
+    skipped TEXT NOT NULL,
+    load_failures TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_cells (
+    run_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL,
+    dataset_hash TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    threshold REAL NOT NULL,
+    curve TEXT NOT NULL,
+    finished REAL NOT NULL
+);
 """
 
 
@@ -66,6 +100,42 @@ class CellResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class RunRecord:
+    """One finished ``bench run``: what it was asked, on which data, with which code.
+
+    ``dataset_spec`` is the ``--dataset`` text that reopens the dataset (paths made absolute);
+    ``versions`` maps ``ganprint`` and ``python`` to versions and ``plugins`` to
+    ``{plugin: "distribution version"}``; ``skipped`` and ``load_failures`` are lists of dicts
+    (``id``, ``reason``; ``plugin``, ``distribution``, ``stage``, ``error``). Times are Unix seconds.
+    """
+
+    run_id: str
+    command: str
+    started: float
+    finished: float
+    dataset: str
+    dataset_spec: str
+    dataset_hash: str
+    seed: int
+    versions: dict[str, Any] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    load_failures: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class SweepRecord:
+    """One stored sweep curve (:meth:`ganprint.sweep.SweepCurve.as_dict`) and where it was measured."""
+
+    dataset: str
+    dataset_hash: str
+    seed: int
+    command: str
+    threshold: float
+    curve: dict[str, Any]
+    finished: float
 
 
 class ResultStore:
@@ -119,3 +189,52 @@ class ResultStore:
     def predictions(self, key: str) -> Iterator[dict[str, Any]]:
         for (data,) in self._conn.execute("SELECT data FROM predictions WHERE key = ? ORDER BY row", (key,)):
             yield json.loads(data)
+
+    def put_run(self, run: RunRecord, keys: Iterable[str]) -> None:
+        """Record a finished run and the keys of its cells, in table order, in one transaction."""
+        with self._conn:
+            self._conn.execute("DELETE FROM run_cells WHERE run_id = ?", (run.run_id,))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (run.run_id, run.command, run.started, run.finished, run.dataset, run.dataset_spec,
+                 run.dataset_hash, run.seed, json.dumps(run.versions), json.dumps(run.skipped),
+                 json.dumps(run.load_failures)),
+            )
+            self._conn.executemany("INSERT INTO run_cells VALUES (?,?,?)",
+                                   ((run.run_id, i, key) for i, key in enumerate(keys)))
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        row = self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        *head, versions, skipped, failures = row
+        return RunRecord(*head, json.loads(versions), json.loads(skipped), json.loads(failures))
+
+    def run_ids(self) -> list[str]:
+        """Ids of the recorded runs, the most recently finished last."""
+        return [r for (r,) in self._conn.execute("SELECT run_id FROM runs ORDER BY finished, run_id")]
+
+    def run_cells(self, run_id: str) -> list[CellResult]:
+        """The cells a run lists, in its table order (cells it reused from earlier runs included)."""
+        keys = [k for (k,) in self._conn.execute(
+            "SELECT key FROM run_cells WHERE run_id = ? ORDER BY position", (run_id,))]
+        return [cell for cell in map(self.get, keys) if cell is not None]
+
+    def count_cells(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+
+    def put_sweep(self, sweep: SweepRecord) -> None:
+        with self._conn:
+            self._conn.execute(
+                "INSERT INTO sweeps (dataset, dataset_hash, seed, command, threshold, curve, finished) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (sweep.dataset, sweep.dataset_hash, sweep.seed, sweep.command, sweep.threshold,
+                 json.dumps(sweep.curve), sweep.finished),
+            )
+
+    def sweeps(self, dataset_hash: str, seed: int) -> list[SweepRecord]:
+        """Sweep curves measured on this dataset content with this seed, oldest first."""
+        rows = self._conn.execute(
+            "SELECT dataset, dataset_hash, seed, command, threshold, curve, finished FROM sweeps "
+            "WHERE dataset_hash = ? AND seed = ? ORDER BY finished, id", (dataset_hash, seed))
+        return [SweepRecord(d, h, s, c, t, json.loads(curve), f) for d, h, s, c, t, curve, f in rows]

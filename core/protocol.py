@@ -275,7 +275,11 @@ def evaluate(
     batch_size: int = 256,
     progress: str | None = None,
 ) -> tuple[dict[str, Any], Outputs]:
-    """Metrics of every applicable protocol on the (attacked) test split, and per-image outputs."""
+    """Metrics of every applicable protocol on the (attacked) test split, and per-image outputs.
+
+    Beside its metrics, detection records the ``threshold`` its accuracy used, and open world the
+    ``rejection_threshold`` on ``confidence`` and the ``held_out`` sources.
+    """
     rng = attack_rng(seed, attack_name) if attack is not None else None
     out = collect(fitted, dataset, "test", attack=attack, rng=rng, batch_size=batch_size, progress=progress)
     if not out.ids:
@@ -285,6 +289,7 @@ def evaluate(
     if out.scores and fitted.detection_threshold is not None:
         results["detection"] = metrics.detection_metrics(out.labels, np.asarray(out.scores),
                                                           fitted.detection_threshold)
+        results["detection"]["threshold"] = fitted.detection_threshold
     if out.predicted:
         classes = list(dict.fromkeys(list(np.asarray(method.classes_).tolist()) + dataset.sources))
         results["closed_world"] = metrics.attribution_metrics(out.labels, out.predicted, classes)
@@ -293,6 +298,7 @@ def evaluate(
             out.labels, out.open_predicted, np.asarray(out.open_confidence), fitted.known,
             fitted.rejection_threshold,
         )
+        results["open_world"]["rejection_threshold"] = fitted.rejection_threshold
         results["open_world"]["held_out"] = fitted.held_out
     if out.n_bits:
         results["fingerprint"] = {"bitwise_acc": out.n_bits_correct / out.n_bits}

@@ -4,7 +4,7 @@ and the working range where it stays at or above a threshold (0.75 in the paper)
 The pieces are usable on their own: :class:`SweepCurve` and :func:`working_range` take values
 however they were measured (image attacks here, model perturbations elsewhere),
 :func:`attack_sweep` measures an image attack at each strength through the evaluation protocol,
-and :func:`plot_sweep` draws curves as a PNG.
+and :func:`sweep_figure` / :func:`plot_sweep` draw curves (as a PNG).
 
 Strengths are listed from the mildest to the strongest (e.g. JPEG quality 90, 70, ..., 10); the
 working range runs from the first strength to the last one before the metric first drops below
@@ -132,9 +132,9 @@ def curve_from_results(label: str, perturbation: str, param: str, strengths: Seq
                       [metric_value(r, chosen) for r in results])
 
 
-def plot_sweep(curves: Sequence[SweepCurve], path: Path | str, threshold: float = DEFAULT_THRESHOLD,
-               title: str | None = None) -> Path:
-    """Draw ``curves`` (metric against strength) with the threshold line into a PNG at ``path``.
+def sweep_figure(curves: Sequence[SweepCurve], threshold: float = DEFAULT_THRESHOLD,
+                 title: str | None = None) -> Any:
+    """A matplotlib ``Figure`` of ``curves`` (metric against strength) with the threshold line.
 
     When the strengths decrease (JPEG quality), the axis is reversed so stronger is always right.
     """
@@ -157,4 +157,10 @@ def plot_sweep(curves: Sequence[SweepCurve], path: Path | str, threshold: float 
     axes.set_title(title or f"Robustness to {first.perturbation}")
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
-    return save_figure(figure, path, dpi=120)
+    return figure
+
+
+def plot_sweep(curves: Sequence[SweepCurve], path: Path | str, threshold: float = DEFAULT_THRESHOLD,
+               title: str | None = None) -> Path:
+    """Draw :func:`sweep_figure` into a PNG at ``path``."""
+    return save_figure(sweep_figure(curves, threshold, title), path, dpi=120)

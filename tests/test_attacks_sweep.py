@@ -12,6 +12,7 @@ import pytest
 from conftest import write_folder
 from ganprint import protocol
 from ganprint.benchmark import cmd_sweep
+from ganprint.benchmark.store import ResultStore
 from ganprint.commands import UsageError
 from ganprint.sweep import (
     SweepCurve, attack_sweep, available_metrics, default_metric, metric_value, plot_sweep, working_range,
@@ -98,7 +99,8 @@ def test_bench_sweep_prints_working_ranges_and_writes_png(tmp_path: Path, capsys
     folder = write_folder(tmp_path / "images", n_per_source=15, size=16)
     out = tmp_path / "out"
     code = sweep_cli("--plugins", "knn", "--dataset", f"folder:{folder}", "--attack", "jpeg",
-                     "--strengths", "90,50,10", "--threshold", "0.3", "--out", str(out))
+                     "--strengths", "90,50,10", "--threshold", "0.3", "--out", str(out),
+                     "--store", str(tmp_path / "store.db"))
     printed = capsys.readouterr().out
     assert code == 0
     assert "quality=90" in printed and "quality=10" in printed and "working range (≥ 0.3)" in printed
@@ -108,6 +110,9 @@ def test_bench_sweep_prints_working_ranges_and_writes_png(tmp_path: Path, capsys
     expected = working_range(curve["strengths"], curve["values"], 0.3)
     assert curve["working_range"] == (None if expected is None else list(expected))
     assert (out / "sweep_jpeg.png").read_bytes()[:4] == b"\x89PNG"
+    with ResultStore(tmp_path / "store.db") as store:  # recorded for `bench report`
+        (stored,) = store.sweeps(record["dataset_hash"], 0)
+    assert stored.curve == {k: v for k, v in curve.items() if k != "working_range"} and stored.threshold == 0.3
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -66,6 +66,22 @@ def test_open_world_model_never_sees_held_out_sources() -> None:
     assert len(outputs.ids) == sum(dataset.count("test").values())
 
 
+def test_recorded_thresholds_reproduce_the_accuracies() -> None:
+    """The thresholds evaluate records (shown by `bench report`) are the ones the metrics used."""
+    dataset = make_dataset()
+    fitted = protocol.prepare(KNNAttributor, dataset, seed=1)
+    results, out = protocol.evaluate(fitted, dataset, seed=1)
+    labels = np.asarray(out.labels)
+    threshold = results["detection"]["threshold"]
+    assert threshold == fitted.detection_threshold
+    assert results["detection"]["acc"] == np.mean((np.asarray(out.scores) >= threshold) == (labels != "real"))
+    rejection = results["open_world"]["rejection_threshold"]
+    assert rejection == fitted.rejection_threshold
+    truth = np.where(np.isin(labels, fitted.known), labels, "unknown")
+    decided = np.where(np.asarray(out.open_confidence) >= rejection, np.asarray(out.open_predicted), "unknown")
+    assert results["open_world"]["acc"] == np.mean(truth == decided)
+
+
 class Invert(Attack):
     def __call__(self, X, rng):
         return 255 - X
