@@ -284,7 +284,9 @@ class ProcessExecutor(Executor):
                     in_flight[future] = task
                     continue
                 except BaseException as error:  # noqa: BLE001 - e.g. a result that cannot be sent back
-                    outcome = Outcome(error=f"{type(error).__name__}: {error}")
+                    outcome = Outcome(error=f"{type(error).__name__}: {error} (a fitted detector must be "
+                                            "picklable to move between worker processes; --jobs 1 runs "
+                                            "everything in one process)")
                 yield from graph.complete(task, outcome)
             if broken:
                 for task in in_flight.values():
