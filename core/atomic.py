@@ -14,6 +14,16 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 
+def _file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: 0666 less the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path beside ``path``; when the block ends without error it replaces ``path``.
@@ -26,6 +36,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, _FILE_MODE)  # mkstemp makes 0600; a written file gets what open() would give
     try:
         yield tmp_path
         _fsync(tmp_path)
