@@ -14,6 +14,7 @@ from ganprint.benchmark.store import ResultStore, default_store_path
 from ganprint.commands import (
     UsageError,
     add_dataset_argument,
+    add_image_size_arguments,
     add_seed_argument,
     check_output_dir,
     check_output_file,
@@ -26,6 +27,7 @@ from ganprint.registry import UnknownNameError, load_registry
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugins", default="all", help="'all' or a comma list of names and globs")
     add_dataset_argument(parser)
+    add_image_size_arguments(parser)
     parser.add_argument("--attacks", default=NO_ATTACK, help="comma list of attacks, 'none' = clean")
     parser.add_argument("--immunize", action="store_true",
                         help="also fit each detector on training images under each attack (the 'immunized' columns)")
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.store, "--store")
     executor = make_executor(args.executor, args.jobs, args.ray_address)
     registry = load_registry()
-    dataset = open_dataset(args.dataset, registry)
+    dataset = open_dataset(args.dataset, registry, image_size=args.image_size, image_fit=args.image_fit)
     try:
         registry.select("detectors", args.plugins)
     except UnknownNameError as error:
