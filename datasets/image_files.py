@@ -65,7 +65,7 @@ class ImageFileDataset(Dataset):
         self.workers = 1 if workers is None else int(workers)
         self.skipped = list(skipped)
         self._files: dict[str, tuple[str, ImageHeader]] = {}
-        self._records = self._index(entries, workers)
+        self._records = self._index(entries)
         self.skipped.sort(key=lambda s: s.id)
         self._check_sources(require_real)
         sides = Counter(min(h.height, h.width) for _, h in self._files.values())
@@ -80,14 +80,14 @@ class ImageFileDataset(Dataset):
     def image_size(self) -> int:  # type: ignore[override]
         return self.policy.size
 
-    def _index(self, entries: Sequence[FileEntry], workers: int | None) -> list[ImageRecord]:
+    def _index(self, entries: Sequence[FileEntry]) -> list[ImageRecord]:
         images = []
         for entry in entries:
             if entry.path.suffix.lower() in IMAGE_SUFFIXES:
                 images.append(entry)
             else:
                 self.skipped.append(SkippedImage(entry.key, f"not an image file (suffix {entry.path.suffix or 'none'})"))
-        headers = read_headers([e.path for e in images], workers=workers, desc=f"indexing {self.base_name}")
+        headers = read_headers([e.path for e in images], desc=f"indexing {self.base_name}")
         readable = []
         for entry, header in zip(images, headers):
             if isinstance(header, UnreadableImage):
