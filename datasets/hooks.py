@@ -36,8 +36,8 @@ def _zoo(argument: str | None = None):
 
 @hookimpl
 def ganprint_datasets() -> Iterable[DatasetSpec]:
-    yield DatasetSpec("folder", _folder, "Images under PATH: PATH/real/ + PATH/<generator>/, own train/val/test "
-                      "folders, Wang et al. 2020 or GenImage trees (folder:PATH[:size=N][:fit=F])")
+    yield DatasetSpec("folder", _folder, "Images under PATH: real/ + <generator>/, train/val/test/, Wang 2020 "
+                      "or GenImage trees (folder:PATH[:size=N][:fit=F])")
     yield DatasetSpec("manifest", _manifest, "Images listed in a CSV: path,source[,split][,bits] "
                       "(manifest:FILE.csv[:size=N][:fit=F])")
     yield DatasetSpec("zoo", _zoo, "Real photo crops + GAN zoo samples: zoo:smoke|default|paper[/architectures|seeds|trainsets]")

@@ -142,32 +142,36 @@ class ImageFileDataset(Dataset):
         path, header = self._files[record.id]
         return self.policy.apply(decode_rgb(path, header), record.id, record.split, epoch)
 
-    def _try_read(self, record: ImageRecord, epoch: int) -> np.ndarray | UnreadableImage:
-        try:
-            return self.read_one(record, epoch)
-        except UnreadableImage as error:
-            return error
-
     def read(self, records: Sequence[ImageRecord], *, workers: int | None = None,
              epoch: int = 0) -> tuple[np.ndarray, list[ImageRecord]]:
         """The readable ``records``' images (n, S, S, 3) and those records, decoded by ``workers``
-        threads (default: the dataset's ``workers``); ``epoch`` moves the random-crop windows."""
+        threads (default: the dataset's ``workers``); ``epoch`` moves the random-crop windows.
+
+        Each image is decoded straight into its row of the batch, so reading holds the batch and
+        one image per thread, however many records the dataset has."""
         workers = self.workers if workers is None else workers
+        size = self.image_size
+        out = np.empty((len(records), size, size, 3), np.uint8)
+
+        def fill(row: int) -> str | None:
+            try:
+                out[row] = self.read_one(records[row], epoch)
+            except UnreadableImage as error:
+                return str(error)
+            return None
+
         if workers > 1 and len(records) > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(self._try_read, records, [epoch] * len(records)))
+                errors = list(pool.map(fill, range(len(records))))
         else:
-            results = [self._try_read(r, epoch) for r in records]
-        images, kept = [], []
-        for record, result in zip(records, results):
-            if isinstance(result, UnreadableImage):
-                self.skip(record, str(result))
-            else:
-                images.append(result)
-                kept.append(record)
-        if not images:
-            return np.zeros((0, self.image_size, self.image_size, 3), np.uint8), []
-        return np.stack(images), kept
+            errors = [fill(row) for row in range(len(records))]
+        kept = [row for row, error in enumerate(errors) if error is None]
+        for record, error in zip(records, errors):
+            if error is not None:
+                self.skip(record, error)
+        if len(kept) < len(records):
+            out = out[kept]
+        return out, [records[row] for row in kept]
 
     def content_hash(self) -> str:
         if self._hash is None:

@@ -3,7 +3,8 @@
 - a generator folder that cannot be listed is one "Skipped" line, never a vanished class;
 - a dataset left with real images only (or no generated source) is a usage error, not a
   closed-world accuracy of 1.000;
-- a decompression-bomb image is one skipped image, not a refused dataset.
+- a decompression-bomb image is one skipped image, not a refused dataset;
+- a broken link, or a link to a folder (not followed), is listed, not silently left out.
 """
 from __future__ import annotations
 
@@ -94,3 +95,15 @@ def test_a_decompression_bomb_is_one_skipped_image(tmp_path: Path) -> None:
     result = run_bench("run", "--plugins", "knn", "--dataset", f"folder:{root}", "--store", str(tmp_path / "s.db"))
     assert result.returncode == 0, result.stderr
     assert "Skipped images (1):" in result.stdout and "gen0/bomb.png: decompression bomb" in result.stdout
+
+
+def test_links_that_are_not_read_are_listed_as_skipped(tmp_path: Path) -> None:
+    root = write_folder(tmp_path / "d", n_per_source=10)
+    (root / "gen0" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    elsewhere = write_folder(tmp_path / "elsewhere", n_per_source=3, n_generated=0) / "real"
+    (root / "gen1" / "more").symlink_to(elsewhere, target_is_directory=True)
+    dataset = FolderDataset(root)
+    assert len(dataset.records()) == 30
+    reasons = {s.id: s.reason for s in dataset.skipped}
+    assert reasons == {"gen0/gone.png": "not a regular file (a broken link, socket or device)",
+                       "gen1/more/": "a link to a folder is not followed"}
