@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     executor = make_executor(args.executor, args.jobs, args.ray_address)
     registry = load_registry()
     dataset = open_dataset(args.dataset, registry, image_size=args.image_size, image_fit=args.image_fit)
+    # what reopens it in a worker: with --image-size/--image-fit, its name carries them (:size=N:fit=F)
+    spec = dataset.name if args.image_size is not None or args.image_fit is not None else args.dataset
     try:
         registry.select("detectors", args.plugins)
     except UnknownNameError as error:
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 result = run_benchmark(registry, dataset, plugins=args.plugins, attacks=args.attacks,
                                        seed=args.seed, store=store, resume=args.resume,
                                        batch_size=args.batch_size, immunize=args.immunize, executor=executor,
-                                       dataset_spec=dataset_spec_for_workers(args.dataset),
+                                       dataset_spec=dataset_spec_for_workers(spec),
                                        threads=args.threads)
         except UnknownNameError as error:
             raise UsageError(str(error).strip("'\"")) from error

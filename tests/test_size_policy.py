@@ -111,12 +111,15 @@ def test_read_with_workers_and_after_pickling_gives_the_same_images(tmp_path: Pa
     assert (dataset.read(records, epoch=1)[0] != serial).any()
 
 
-def test_bench_run_image_size_option(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_bench_run_image_size_option(tmp_path: Path, jobs: str) -> None:
+    """Worker processes (--jobs 2) reopen the dataset at the size the driver read it."""
     root = image_folder(tmp_path / "d")
     result = run_bench("run", "--plugins", "knn", "--dataset", f"folder:{root}", "--image-size", "24",
-                       "--image-fit", "crop", "--store", str(tmp_path / "s.db"))
+                       "--image-fit", "crop", "--jobs", jobs, "--store", str(tmp_path / "s.db"))
     assert result.returncode == 0, result.stderr
-    assert f"dataset folder:{root}:size=24:fit=crop (" in result.stdout
+    hash_ = FolderDataset(root, image_size=24, image_fit="crop").content_hash()
+    assert f"dataset folder:{root}:size=24:fit=crop ({hash_})" in result.stdout
 
 
 def test_a_fixed_size_dataset_refuses_an_image_size(tmp_path: Path) -> None:
