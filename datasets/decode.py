@@ -44,7 +44,8 @@ class UnreadableImage(ValueError):
 
 @dataclass(frozen=True)
 class ImageHeader:
-    """What a file's header says, read without decoding the pixels."""
+    """What a file's header says, read without decoding the pixels (``frames``: counted for the
+    formats OpenCV may decode, 1 for the others)."""
 
     height: int
     width: int
@@ -76,7 +77,9 @@ def read_header(path: Path | str) -> ImageHeader:
     try:
         with Image.open(path) as image:
             width, height = image.size
-            header = ImageHeader(height, width, image.mode, image.format, getattr(image, "n_frames", 1))
+            # frames only where OpenCV may decode (a GIF's frame count would mean reading it all)
+            frames = getattr(image, "n_frames", 1) if image.format in OPENCV_FORMATS else 1
+            header = ImageHeader(height, width, image.mode, image.format, frames)
     except _PILLOW_ERRORS as error:
         raise UnreadableImage(_describe(error)) from error
     _check_pixels(width, height)

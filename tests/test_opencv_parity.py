@@ -33,7 +33,7 @@ def files_of_every_kind(folder: Path, rng: np.random.Generator) -> dict[str, Pat
         "rgb.jpg": Image.fromarray(rgb), "gray.jpg": Image.fromarray(rgb[:, :, 0]),
         "rgb.bmp": Image.fromarray(rgb), "rgb.webp": Image.fromarray(rgb), "rgb.ppm": Image.fromarray(rgb),
         "gray.pgm": Image.fromarray(rgb[:, :, 0]),
-        # Pillow's own: 16-bit, CMYK, TIFF, GIF
+        # Pillow's own: 16-bit, CMYK, TIFF, GIF, animations
         "deep.png": Image.fromarray(rgb[:, :, 0].astype(np.uint16) * 257 + 3),
         "cmyk.jpg": Image.fromarray(rgb).convert("CMYK"), "rgb.tif": Image.fromarray(rgb),
         "rgb.gif": Image.fromarray(rgb).convert("P"),
@@ -42,6 +42,8 @@ def files_of_every_kind(folder: Path, rng: np.random.Generator) -> dict[str, Pat
     for name, image in images.items():
         paths[name] = folder / name
         image.save(paths[name], **({"quality": 85} if name.endswith((".jpg", ".webp")) else {}))
+    paths["animated.png"] = folder / "animated.png"   # two frames: Pillow reads the first
+    Image.fromarray(rgb).save(paths["animated.png"], save_all=True, append_images=[Image.fromarray(255 - rgb)])
     rotated = Image.fromarray(rgb)
     exif = rotated.getexif()
     exif[0x0112] = 6   # "rotate 90°": pixels are taken as stored, by both codecs
