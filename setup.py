@@ -36,6 +36,9 @@ PACKAGE_DIRS = package_dirs()
 PACKAGE_DATA = {package: ["weights/**/*.safetensors", "weights/**/*.json", "weights/*.json",
                           "weights/*.safetensors"] for package in PACKAGE_DIRS}
 
+# `bench export` (ONNX graphs of fitted torch-based detectors): pip install "ganprint[onnx]"
+ONNX = ["onnx>=1.16", "onnxruntime>=1.18"]
+
 BUILTIN_PLUGINS = [
     "knn = ganprint.plugins.knn",
     "eigenface = ganprint.plugins.eigenface",
@@ -71,11 +74,15 @@ setup(
         "safetensors>=0.4",
         "PyWavelets>=1.4",
         "matplotlib>=3.7",
-        "torch==2.13.0",
+        "opencv-python-headless>=4.8",
+        # a lower bound only (torch.onnx.export's dynamo= keyword), so that ganprint installs beside
+        # a user's own torch build; the tested versions are pinned in constraints.txt
+        "torch>=2.5",
     ],
     extras_require={
+        "onnx": ONNX,
         "ray": ["ray>=2.40,<3"],
-        "test": ["pytest>=7", "pytest-benchmark>=4", "onnx>=1.16", "onnxruntime>=1.18", "ray>=2.40,<3"],
+        "test": ["pytest>=7", "pytest-benchmark>=4", *ONNX, "ray>=2.40,<3"],
     },
     entry_points={
         "console_scripts": ["bench = ganprint.benchmark.cli:main"],

@@ -15,7 +15,7 @@ import numpy as np
 
 from ganprint.commands import UsageError, add_dataset_argument, add_seed_argument, check_output_file, open_dataset
 from ganprint.interfaces import Attributor
-from ganprint.onnx_export import export_method, is_exportable, run_onnx
+from ganprint.onnx_export import INSTALL_LINE, export_method, is_exportable, missing_packages, run_onnx
 from ganprint.protocol import fit_method
 from ganprint.registry import UnknownNameError, load_registry
 
@@ -52,10 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if not is_exportable(spec.factory()):
         raise UsageError(f"detector {args.name!r} is not torch-based (it has no torch_module()); "
                          "only torch-based detectors can be exported to ONNX")
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError as error:
-        raise UsageError("ONNX export needs onnx and onnxruntime: pip install onnx onnxruntime") from error
+    missing = missing_packages()
+    if missing:
+        raise UsageError(f"ONNX export needs {' and '.join(missing)}, not installed: {INSTALL_LINE}")
     dataset = open_dataset(args.dataset, registry)
     method = fit_method(spec.factory, dataset, seed=args.seed)
     sample = dataset.load("val").images[:PARITY_IMAGES]

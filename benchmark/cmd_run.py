@@ -17,6 +17,7 @@ from ganprint.benchmark.store import ResultStore, default_store_path
 from ganprint.commands import (
     UsageError,
     add_dataset_argument,
+    add_image_size_arguments,
     add_seed_argument,
     check_output_dir,
     check_output_file,
@@ -29,6 +30,7 @@ from ganprint.registry import UnknownNameError, load_registry
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugins", default="all", help="'all' or a comma list of names and globs")
     add_dataset_argument(parser)
+    add_image_size_arguments(parser)
     parser.add_argument("--attacks", default=NO_ATTACK, help="comma list of attacks, 'none' = clean")
     parser.add_argument("--immunize", action="store_true",
                         help="also fit each detector on training images under each attack (the 'immunized' columns)")
@@ -63,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.store, "--store")
     executor = make_executor(args.executor, args.jobs, args.ray_address)
     registry = load_registry()
-    dataset = open_dataset(args.dataset, registry)
+    dataset = open_dataset(args.dataset, registry, image_size=args.image_size, image_fit=args.image_fit)
+    # what reopens it in a worker: with --image-size/--image-fit, its name carries them (:size=N:fit=F)
+    spec = dataset.name if args.image_size is not None or args.image_fit is not None else args.dataset
     try:
         registry.select("detectors", args.plugins)
     except UnknownNameError as error:
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                 result = run_benchmark(registry, dataset, plugins=args.plugins, attacks=args.attacks,
                                        seed=args.seed, store=store, resume=args.resume,
                                        batch_size=args.batch_size, immunize=args.immunize, executor=executor,
-                                       dataset_spec=dataset_spec_for_workers(args.dataset),
+                                       dataset_spec=dataset_spec_for_workers(spec),
                                        threads=args.threads)
         except UnknownNameError as error:
             raise UsageError(str(error).strip("'\"")) from error

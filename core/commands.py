@@ -141,14 +141,32 @@ def _check_writable_ancestor(path: Path, option: str) -> None:
         raise UsageError(f"{option}: {target} is not writable")
 
 
-def open_dataset(text: str, registry: Any = None) -> Any:
-    """The dataset ``text`` names, or :class:`UsageError` with one line saying why it cannot be opened."""
+def add_image_size_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--image-size N`` and ``--image-fit resize|crop|random-crop`` for datasets read from files."""
+    parser.add_argument("--image-size", type=positive_int, default=None,
+                        help="read the dataset's images at N x N (default: the dataset's own size; "
+                             "overrides DATASET:size=N)")
+    parser.add_argument("--image-fit", choices=("resize", "crop", "random-crop"), default=None,
+                        help="how images become N x N: resize (the default), crop (centred), random-crop "
+                             "(random windows for training, centred for val/test); overrides DATASET:fit=F")
+
+
+def open_dataset(text: str, registry: Any = None, *, image_size: int | None = None,
+                 image_fit: str | None = None) -> Any:
+    """The dataset ``text`` names, read at ``image_size`` by ``image_fit`` when given, or
+    :class:`UsageError` with one line saying why it cannot be opened."""
     from ganprint.dataset import DatasetError
     from ganprint.registry import UnknownNameError, load_registry
 
     registry = registry if registry is not None else load_registry()
     try:
-        return registry.open_dataset(text)
+        dataset = registry.open_dataset(text)
+        if image_size is None and image_fit is None:
+            return dataset
+        if not callable(getattr(dataset, "with_image_size", None)):
+            raise DatasetError(f"dataset {text!r} has a fixed image size; --image-size and --image-fit "
+                               "apply to datasets read from files (folder:, manifest:)")
+        return dataset.with_image_size(image_size, image_fit)
     except (DatasetError, UnknownNameError) as error:
         raise UsageError(str(error).strip("'\"")) from error
     except (KeyboardInterrupt, UsageError):

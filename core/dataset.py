@@ -90,6 +90,13 @@ class Dataset(ABC):
     def content_hash(self) -> str:
         """A hash of the images and labels: results are keyed by it."""
 
+    def with_image_size(self, size: int | None = None, fit: str | None = None) -> "Dataset":
+        """The same images read at ``size`` × ``size`` by ``fit`` (``resize``, ``crop`` or
+        ``random-crop``; :mod:`ganprint.datasets.size_policy`). Datasets read from files offer it;
+        others have a fixed size and raise :class:`DatasetError`."""
+        raise DatasetError(f"dataset {self.name!r} has a fixed image size ({self.image_size} px); "
+                           "an image size or fit applies to datasets read from files (folder:, manifest:)")
+
     def skip(self, record: ImageRecord, reason: str) -> None:
         if all(s.id != record.id for s in self.skipped):
             self.skipped.append(SkippedImage(record.id, reason))
@@ -196,17 +203,24 @@ class ArrayDataset(Dataset):
 def assign_splits(keys: Sequence[str], fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> list[str]:
     """Splits for the keys of one source: ordered by key hash, cut at the fractions.
 
-    Independent of the keys' order; a source with at least three items gets at least one of
-    each split.
+    Independent of the keys' order. A split whose fraction is 0 gets no key; a source with at
+    least as many keys as there are non-zero fractions gets at least one of each of those splits
+    (the last of them takes what the others leave).
     """
     order = sorted(range(len(keys)), key=lambda i: hashlib.sha256(keys[i].encode()).hexdigest())
     n = len(keys)
-    n_train = int(round(fractions[0] * n))
-    n_val = int(round(fractions[1] * n))
-    if n >= 3:
-        n_train = min(max(n_train, 1), n - 2)
-        n_val = min(max(n_val, 1), n - n_train - 1)
+    used = [(split, fraction) for split, fraction in zip(SPLITS, fractions) if fraction > 0]
+    counts, left = [], n
+    for position, (_, fraction) in enumerate(used[:-1]):
+        count = int(round(fraction * n))
+        if n >= len(used):
+            count = min(max(count, 1), left - (len(used) - 1 - position))
+        counts.append(min(count, left))
+        left -= counts[-1]
+    counts.append(left)
     out = [""] * n
-    for rank, i in enumerate(order):
-        out[i] = "train" if rank < n_train else ("val" if rank < n_train + n_val else "test")
+    ranked = iter(order)
+    for (split, _), count in zip(used, counts):
+        for _ in range(count):
+            out[next(ranked)] = split
     return out

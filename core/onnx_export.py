@@ -12,13 +12,17 @@ a FingerprintDecoder. The exported graph takes what every ganprint method takes,
     export_method(fitted_method, example_images, "model.onnx")
     probabilities = run_onnx("model.onnx", images)     # == fitted_method.predict_proba(images)
 
-The TorchScript-based exporter (``dynamo=False``) is used on purpose: torch is pinned (==2.13.0),
-where it is deprecated but present; it exports these networks in under a second, where the
-torch.export-based exporter took 12–28 s on this project's 2-core machine and needs onnxscript.
+Export needs the packages onnx and onnxruntime, which a plain install leaves out:
+``pip install "ganprint[onnx]"`` (:data:`INSTALL_LINE`; :func:`missing_packages` says which are absent).
+
+The TorchScript-based exporter (``dynamo=False``) is used on purpose: in the tested torch
+(constraints.txt) it is deprecated but present; it exports these networks in under a second, where
+the torch.export-based exporter took 12–28 s on this project's 2-core machine and needs onnxscript.
 Its deprecation warning is silenced here; opset 17.
 """
 from __future__ import annotations
 
+import importlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,8 @@ from ganprint.images import check_images
 INPUT_NAME = "images"
 OUTPUT_NAME = "output"
 OPSET = 17
+INSTALL_LINE = 'pip install "ganprint[onnx]"'
+PACKAGES = ("onnx", "onnxruntime")
 
 
 class NotExportableError(TypeError):
@@ -47,6 +53,17 @@ class ImageInput(torch.nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = images.permute(0, 3, 1, 2).to(torch.float32) / 127.5 - 1.0
         return self.module(x)
+
+
+def missing_packages() -> list[str]:
+    """Those of :data:`PACKAGES` that cannot be imported."""
+    missing = []
+    for name in PACKAGES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 def is_exportable(method: Any) -> bool:

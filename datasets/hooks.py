@@ -8,12 +8,24 @@ from ganprint.commands import command_from_module
 from ganprint.dataset import DatasetError
 
 
-def _folder(path: str | None = None):
+def _folder(argument: str | None = None):
     from ganprint.datasets.folder import FolderDataset
+    from ganprint.datasets.size_policy import split_options
 
+    path, size, fit = split_options(argument or "")
     if not path:
-        raise DatasetError("the folder dataset needs a path: --dataset folder:PATH")
-    return FolderDataset(path)
+        raise DatasetError("the folder dataset needs a path: --dataset folder:PATH[:size=N][:fit=F]")
+    return FolderDataset(path, image_size=size, image_fit=fit)
+
+
+def _manifest(argument: str | None = None):
+    from ganprint.datasets.manifest import ManifestDataset
+    from ganprint.datasets.size_policy import split_options
+
+    path, size, fit = split_options(argument or "")
+    if not path:
+        raise DatasetError("the manifest dataset needs a CSV file: --dataset manifest:FILE.csv[:size=N][:fit=F]")
+    return ManifestDataset(path, image_size=size, image_fit=fit)
 
 
 def _zoo(argument: str | None = None):
@@ -24,7 +36,10 @@ def _zoo(argument: str | None = None):
 
 @hookimpl
 def ganprint_datasets() -> Iterable[DatasetSpec]:
-    yield DatasetSpec("folder", _folder, "Images under PATH/<source>/, PATH/real/ the real class (folder:PATH)")
+    yield DatasetSpec("folder", _folder, "Images under PATH: real/ + <generator>/, train/val/test/, Wang 2020 "
+                      "or GenImage trees (folder:PATH[:size=N][:fit=F])")
+    yield DatasetSpec("manifest", _manifest, "Images listed in a CSV: path,source[,split][,bits] "
+                      "(manifest:FILE.csv[:size=N][:fit=F])")
     yield DatasetSpec("zoo", _zoo, "Real photo crops + GAN zoo samples: zoo:smoke|default|paper[/architectures|seeds|trainsets]")
 
 

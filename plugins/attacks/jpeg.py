@@ -1,26 +1,25 @@
-"""JPEG compression (Yu et al. 2019 §4.4; Yu et al. 2021 §4.6): a real encode and decode by Pillow.
+"""JPEG compression (Yu et al. 2019 §4.4; Yu et al. 2021 §4.6): a real encode and decode by OpenCV.
 
 Random mode follows Yu 2019: the quality factor is drawn per image, uniformly among the integers
 of [10, 75]. Fixed mode (``quality``) uses one quality (Yu 2021 sweeps 100 down to 10).
-Pillow's default 4:2:0 chroma subsampling applies, as in most JPEG encoders.
+libjpeg's default 4:2:0 chroma subsampling applies, as in most JPEG encoders (and as in Pillow,
+whose encode and decode give the same pixels).
 """
 from __future__ import annotations
 
-import io
-
+import cv2
 import numpy as np
-from PIL import Image
 
 from ganprint.plugins.attacks.base import ImageAttack, check_interval, check_number
 
 
 def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
-    """``image`` encoded as JPEG at ``quality`` and decoded again."""
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality))
-    buffer.seek(0)
-    with Image.open(buffer) as decoded:
-        return np.asarray(decoded.convert("RGB"), dtype=np.uint8).copy()
+    """``image`` (uint8 RGB) encoded as JPEG at ``quality`` and decoded again."""
+    bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {image.shape} image as JPEG")
+    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 class JPEGCompression(ImageAttack):
