@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         except UnknownNameError as error:
             raise UsageError(str(error).strip("'\"")) from error
         print(f"dataset {dataset.name} ({dataset.content_hash()}), seed {args.seed}\n")
-        print(render(result.cells, args.format, registry.failures, dataset.skipped))
+        skipped = sorted(dataset.skipped, key=lambda s: s.id)  # the same note whatever order jobs read them in
+        print(render(result.cells, args.format, registry.failures, skipped))
         if args.out is not None:
             write_outputs(result, store, args.out)
             print(f"\nwrote {args.out / 'results.json'} and {args.out / 'predictions.csv'}", file=sys.stderr)
