@@ -35,6 +35,7 @@ from typing import Any, Callable
 import numpy as np
 from tabulate import tabulate
 
+from ganprint.atomic import write_json
 from ganprint.commands import (
     UsageError,
     add_out_argument,
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from ganprint.plugins.cnn.feature_analysis import tsne_plot
     from ganprint.plugins.cnn.perceptual import artifact_free_mask
 
-    check_output_dir(args.out)
+    check_output_dir(args.out, files=("summary.json", "tsne.png"))
     registry = load_registry()
     dataset = open_dataset(args.dataset, registry)
     X, y = subsample(dataset.load("train"), args.max_train, args.seed)
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     def save() -> None:
-        (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        write_json(args.out / "summary.json", summary, default=str)
 
     def fit(**variant: Any) -> Any:
         key = json.dumps(variant, sort_keys=True)
