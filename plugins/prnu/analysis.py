@@ -240,6 +240,8 @@ def analyse(
     if unknown:
         raise ValueError(f"dataset {dataset.name!r} has no source {', '.join(unknown)} "
                          f"(it has {', '.join(dataset.sources)})")
+    if pair and (len(pair) != 2 or any(p not in sources for p in pair) or max_test == 0):
+        raise ValueError(f"pair must name two analysed sources with held-out images; got {list(pair)}")
     options = dict(levels=levels, sigma=sigma, zero_mean=zero_mean, wiener_dft=wiener_dft)
     analyses = [analyse_source(dataset, s, max_n=max_n, max_test=max_test, batch_size=batch_size,
                                options=options) for s in sources]
