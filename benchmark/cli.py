@@ -7,6 +7,11 @@ grouped, without importing any command's module or any heavy library: only the c
 has its module imported and its arguments added.
 
 Exit status: 0 done, 1 nothing could be computed, 2 a usage error, 130 interrupted.
+
+A command's failure is one line on stderr (``-v`` adds the traceback), never a crash: anything a
+command raises but ``KeyboardInterrupt`` is caught, ``SystemExit`` included. A plugin command's
+``sys.exit(N)`` keeps its status; inside a harness command (which never calls it itself) it can only
+come from plugin code, so it is reported as a failure (status 1), never taken for success.
 """
 from __future__ import annotations
 
@@ -106,9 +111,33 @@ def build_parser(commands: dict[str, Command], selected: str | None = None) -> a
         sub = subparsers.add_parser(command.name, prog=f"bench {command.name}", help=command.summary, description=command.summary,
                                     formatter_class=HelpFormatter)
         if command.name == selected:
-            command.add_arguments(sub)
+            _add_arguments(command, sub)
             _use_formatter(sub)
     return parser
+
+
+class CommandSetupError(Exception):
+    """A plugin command's ``add_arguments`` failed: the command cannot be offered."""
+
+
+def _add_arguments(command: Command, parser: argparse.ArgumentParser) -> None:
+    if not command.from_plugin:
+        command.add_arguments(parser)
+        return
+    try:
+        command.add_arguments(parser)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - a plugin's broken parser set-up is one line
+        raise CommandSetupError(f"command {command.name!r} of plugin {command.origin} could not add its "
+                                f"options: {_detail(error)}") from error
+
+
+def _detail(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"SystemExit({error.code!r})"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def _use_formatter(parser: argparse.ArgumentParser) -> None:
@@ -132,7 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = available_commands()
     selected = _selected(argv, commands)
-    parser = build_parser(commands, selected)
+    try:
+        parser = build_parser(commands, selected)
+    except CommandSetupError as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        return 1
     if not argv:
         parser.print_help()
         return 0
@@ -148,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(command: Command, args: argparse.Namespace) -> int:
+    verbose = getattr(args, "verbose", False)
     try:
         return int(command.run(args) or 0)
     except UsageError as error:
@@ -157,19 +191,18 @@ def _run(command: Command, args: argparse.Namespace) -> int:
         print("bench: interrupted", file=sys.stderr)
         return 130
     except SystemExit as exit_:
-        if not command.from_plugin:
-            raise
-        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except BaseException as error:  # noqa: BLE001 - a plugin command's failure is reported, not a crash
-        if not command.from_plugin:
-            raise
-        if getattr(args, "verbose", False):
-            traceback.print_exc()
-        text = str(error).strip().splitlines()
-        detail = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
-        print(f"bench: error: command {command.name!r} of plugin {command.origin} failed: {detail}"
-              + ("" if getattr(args, "verbose", False) else " (-v shows the traceback)"), file=sys.stderr)
-        return 1
+        if command.from_plugin:
+            return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        error: BaseException = exit_
+        what = f"`bench {command.name}` was stopped by {_detail(exit_)} raised inside it (a plugin calling sys.exit?)"
+    except BaseException as caught:  # noqa: BLE001 - a failure is reported in one line, not a crash
+        error = caught
+        what = (f"command {command.name!r} of plugin {command.origin} failed: {_detail(caught)}"
+                if command.from_plugin else f"`bench {command.name}` failed: {_detail(caught)}")
+    if verbose:
+        traceback.print_exception(error)
+    print(f"bench: error: {what}" + ("" if verbose else " (-v shows the traceback)"), file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ is reported. An absent or empty store and an unknown run id are usage errors (ex
 from __future__ import annotations
 
 import argparse
-import sqlite3
 from pathlib import Path
 
 from ganprint.commands import UsageError, add_out_argument, check_output_dir
@@ -32,11 +31,7 @@ def run(args: argparse.Namespace) -> int:
     path = args.store or default_store_path()
     if not path.is_file():
         raise UsageError(f"no results store at {path}; `bench run` writes one (--store chooses where)")
-    try:
-        store = ResultStore(path)
-    except sqlite3.DatabaseError as error:
-        raise UsageError(f"{path} is not a results store ({error})") from error
-    with store:
+    with ResultStore(path) as store:  # a file that is not a results store is a StoreError (exit 2)
         run_id = resolve_run_id(store, None if args.latest else args.run)
         written = write_report(store, run_id, args.out)
     print(f"wrote {written} (run {run_id})")

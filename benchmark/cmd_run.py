@@ -45,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_executor_arguments(parser)
 
 
+OUTPUT_FILES = ("results.json", "predictions.csv")
+
+
 def write_outputs(result: RunResult, store: ResultStore, out: Path) -> None:
     write_json(out / "results.json", [c.as_dict() for c in result.cells])
     columns = ["detector", "attack", "immunized", "ids", "labels", "scores", "predicted", "confidence",
@@ -60,21 +63,18 @@ def write_outputs(result: RunResult, store: ResultStore, out: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output_dir(args.out)
+    check_output_dir(args.out, files=OUTPUT_FILES)
     check_output_dir(args.report, "--report")
-    check_output_file(args.store, "--store")
+    store_path = check_output_file(args.store or default_store_path(), "--store")
     executor = make_executor(args.executor, args.jobs, args.ray_address)
-    registry = load_registry()
-    dataset = open_dataset(args.dataset, registry, image_size=args.image_size, image_fit=args.image_fit)
-    # what reopens it in a worker: with --image-size/--image-fit, its name carries them (:size=N:fit=F)
-    spec = dataset.name if args.image_size is not None or args.image_fit is not None else args.dataset
-    try:
-        registry.select("detectors", args.plugins)
-    except UnknownNameError as error:
-        raise UsageError(str(error).strip("'\"")) from error
-    with ResultStore(args.store or default_store_path()) as store:
+    with ResultStore(store_path) as store:  # a store that cannot be used is refused before any work
         started = time.time()
+        registry = load_registry()
+        dataset = open_dataset(args.dataset, registry, image_size=args.image_size, image_fit=args.image_fit)
+        # what reopens it in a worker: with --image-size/--image-fit, its name carries them (:size=N:fit=F)
+        spec = dataset.name if args.image_size is not None or args.image_fit is not None else args.dataset
         try:
+            registry.select("detectors", args.plugins)
             with executor:
                 result = run_benchmark(registry, dataset, plugins=args.plugins, attacks=args.attacks,
                                        seed=args.seed, store=store, resume=args.resume,
@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         except UnknownNameError as error:
             raise UsageError(str(error).strip("'\"")) from error
         print(f"dataset {dataset.name} ({dataset.content_hash()}), seed {args.seed}\n")
-        print(render(result.cells, args.format, registry.failures, dataset.skipped))
+        skipped = sorted(dataset.skipped, key=lambda s: s.id)  # the same note whatever order jobs read them in
+        print(render(result.cells, args.format, registry.failures, skipped))
         if args.out is not None:
             write_outputs(result, store, args.out)
             print(f"\nwrote {args.out / 'results.json'} and {args.out / 'predictions.csv'}", file=sys.stderr)

@@ -27,6 +27,7 @@ from ganprint.benchmark.executors import (
     dataset_spec_for_workers,
     make_executor,
 )
+from ganprint.benchmark.leaderboard import PROTOCOLS
 from ganprint.benchmark.outcome import Outcome
 from ganprint.benchmark.run_record import command_line
 from ganprint.benchmark.store import ResultStore, SweepRecord, default_store_path
@@ -45,6 +46,10 @@ from ganprint.commands import (
 )
 from ganprint.registry import UnknownNameError, load_registry
 from ganprint.sweep import DEFAULT_THRESHOLD, SweepCurve, curve_from_results, plot_sweep
+
+
+# the metrics a sweep can follow: those of the leaderboards
+SWEEP_METRICS = tuple(f"{protocol_name}.{key}" for protocol_name, (_, columns) in PROTOCOLS.items() for key, _ in columns)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,8 +102,9 @@ def strength_param(attack: Any, name: str, given: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output_dir(args.out)
-    check_output_file(args.store, "--store")
+    check_output_dir(args.out, files=(f"sweep_{args.attack}.png", f"sweep_{args.attack}.json"))
+    store_path = check_output_file(args.store or default_store_path(), "--store")
+    ResultStore(store_path).close()  # a store that cannot be used is refused now, not after the sweep
     make_executor(args.executor, args.jobs, args.ray_address)  # a missing Ray is a usage error before any work
     registry = load_registry()
     dataset = open_dataset(args.dataset, registry)
@@ -108,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
     except UnknownNameError as error:
         raise UsageError(str(error).strip("'\"")) from error
     strengths = parse_strengths(args.strengths)
+    if args.metric is not None and args.metric not in SWEEP_METRICS:
+        raise UsageError(f"--metric {args.metric!r} is not a metric; use one of {', '.join(SWEEP_METRICS)}")
     param = strength_param(attack_spec.factory(), attack_spec.name, args.param)
     for strength in strengths:
         try:
@@ -131,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                   "param": param, "threshold": args.threshold, "seed": args.seed,
                   "curves": [dict(c.as_dict(), working_range=c.working_range(args.threshold)) for c in curves]}
         write_json(args.out / f"sweep_{attack_spec.name}.json", record)
-        with ResultStore(args.store or default_store_path()) as store:
+        with ResultStore(store_path) as store:
             for curve in curves:
                 store.put_sweep(SweepRecord(dataset.name, dataset.content_hash(), args.seed,
                                             command_line(getattr(args, "bench_argv", None)), args.threshold,

@@ -100,18 +100,23 @@ def resolve_dataset(context: RunContext) -> Dataset:
 
 
 def execute(fn: Callable[..., Any], context: RunContext, args: Sequence[Any], kwargs: dict[str, Any]) -> Outcome:
-    """Run one task here, within the context's thread limit; its error becomes the outcome."""
+    """Run one task here, within the context's thread limit; its error becomes the outcome, and
+    the images its dataset could not read go with it."""
+    opened: list[Dataset] = []
 
     def call() -> Any:
         from threadpoolctl import threadpool_limits
 
         from ganprint.training import torch_threads
 
-        dataset = resolve_dataset(context)
+        opened.append(resolve_dataset(context))
         with torch_threads(context.threads), threadpool_limits(limits=context.threads):
-            return fn(dataset, *args, **kwargs)
+            return fn(opened[0], *args, **kwargs)
 
-    return Outcome.of(call)
+    outcome = Outcome.of(call)
+    if opened:
+        outcome.skipped = [(s.id, s.reason) for s in getattr(opened[0], "skipped", ())]
+    return outcome
 
 
 class TaskGraph:

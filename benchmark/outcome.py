@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
@@ -16,13 +16,15 @@ class Outcome:
     """The value of a call, or its error message and traceback, and how long it took.
 
     ``cause`` names the task whose failure this outcome repeats, when the call was not made
-    because a task it depends on failed."""
+    because a task it depends on failed. ``skipped`` lists, as (id, reason), the images the
+    call's dataset could not read (a worker process sends them back with the outcome)."""
 
     value: Any = None
     error: str | None = None
     traceback: str | None = None
     seconds: float = 0.0
     cause: str | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -5,7 +5,9 @@ Each detector is fitted once per training condition (closed and open world, then
 evaluations are tasks run by an executor (:mod:`ganprint.benchmark.executors`: in this process,
 in worker processes, or on Ray); an exception becomes an ERR cell with its message and the run
 goes on. Each finished cell is written to the store at once, by this process alone, so
-``--resume`` after a kill skips it.
+``--resume`` after a kill skips it. An attack whose factory fails makes ERR cells of that attack,
+as a failing detector does. The images the dataset could not read, wherever a task read them, are
+gathered into ``dataset.skipped`` and recorded with each cell, so a resumed run still lists them.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable, Iterable, Sequence
 
 from tqdm.auto import tqdm
 
@@ -25,7 +27,7 @@ from ganprint.benchmark import tasks as tasks_module
 from ganprint.benchmark.executors import Executor, LocalExecutor, Ref, RunContext, Task
 from ganprint.benchmark.outcome import Outcome
 from ganprint.benchmark.store import CellResult, ResultStore
-from ganprint.dataset import Dataset
+from ganprint.dataset import Dataset, SkippedImage
 from ganprint.registry import Registry
 
 NO_ATTACK = "none"
@@ -39,21 +41,37 @@ class AttackChoice:
     name: str
     attack: Any = None
     params: dict[str, Any] = field(default_factory=dict)
+    failed: Outcome | None = None
 
 
 def resolve_attacks(registry: Registry, selection: str) -> list[AttackChoice]:
-    """``none`` plus registered attack names or globs, in the order given."""
+    """``none`` plus registered attack names or globs, in the order given (an attack that cannot
+    be created carries its failure in ``failed``)."""
     choices: list[AttackChoice] = []
     for part in [p.strip() for p in selection.split(",") if p.strip()]:
         if part == NO_ATTACK:
             choices.append(AttackChoice(NO_ATTACK))
             continue
         for spec in registry.select("attacks", part):
-            attack = spec.factory()
-            params = attack.get_params() if hasattr(attack, "get_params") else {}
-            choices.append(AttackChoice(spec.name, attack, params))
+            made = Outcome.of(lambda: _made_attack(spec.factory))
+            choices.append(AttackChoice(spec.name, *made.value) if made.ok else AttackChoice(spec.name, failed=made))
     unique = {c.name: c for c in choices}
     return list(unique.values())
+
+
+def _made_attack(factory: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
+    attack = factory()
+    return attack, _json_safe(attack.get_params() if hasattr(attack, "get_params") else {})
+
+
+def note_skipped(dataset: Dataset, skipped: Iterable[Sequence[str]]) -> None:
+    """Add (id, reason) pairs of images that could not be read (by a worker, or by an earlier run
+    of a resumed cell) to ``dataset.skipped``, each image once."""
+    known = {s.id for s in dataset.skipped}
+    for image_id, reason in skipped:
+        if image_id not in known:
+            dataset.skipped.append(SkippedImage(image_id, reason))
+            known.add(image_id)
 
 
 def _json_safe(value: Any) -> Any:
@@ -123,17 +141,20 @@ def run_benchmark(
         planner.add(spec, choices, resume, store)
     cells: list[CellResult | None] = [store.get(c.key) if c.error is None and c.eval_task is None else None
                                       for c in planner.cells]
+    for resumed in filter(None, cells):
+        note_skipped(dataset, resumed.provenance.get("skipped_images", ()))
     seconds: dict[str, float] = {}
     context = RunContext(dataset_hash, dataset_spec, dataset, threads)
     with tqdm(total=len(cells), desc="cells", unit="cell", disable=None if show else True) as bar:
         bar.update(sum(c is not None for c in cells))
         for planned in planner.cells:  # cells that fail before any task (no params, no factory)
             if planned.error is not None:
-                cells[planned.index] = _store(store, planned, run_id, planned.error, None, {}, (), 0.0)
+                cells[planned.index] = _store(store, planned, run_id, planned.error, None, {}, (), 0.0, dataset)
                 bar.update(1)
         by_eval = {c.eval_task: c for c in planner.cells if c.eval_task is not None}
         for task, outcome in executor.run(planner.tasks, context):
             seconds[task.id] = outcome.seconds
+            note_skipped(dataset, outcome.skipped)
             planned = by_eval.get(task.id)
             if planned is not None:
                 error, tb = outcome.error, outcome.traceback
@@ -141,16 +162,17 @@ def run_benchmark(
                     error = f"fit failed: {error}"
                 metrics, rows = outcome.value if outcome.ok else ({}, ())
                 elapsed = sum(seconds.get(t, 0.0) for t in planned.fit_tasks) + outcome.seconds
-                cells[planned.index] = _store(store, planned, run_id, error, tb, metrics, rows, elapsed)
+                cells[planned.index] = _store(store, planned, run_id, error, tb, metrics, rows, elapsed, dataset)
                 bar.update(1)
             bar.set_postfix_str(", ".join(executor.running)[:80])
     return RunResult([c for c in cells if c is not None], dataset, run_id)
 
 
 def _store(store: ResultStore, planned: PlannedCell, run_id: str, error: str | None, tb: str | None,
-           metrics: dict[str, Any], rows: Any, seconds: float) -> CellResult:
+           metrics: dict[str, Any], rows: Any, seconds: float, dataset: Dataset) -> CellResult:
     provenance = dict(planned.provenance, time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                      seconds=round(seconds, 3), ganprint_version=ganprint.__version__)
+                      seconds=round(seconds, 3), ganprint_version=ganprint.__version__,
+                      skipped_images=[[s.id, s.reason] for s in dataset.skipped])
     cell = CellResult(planned.key, run_id, planned.detector, planned.attack, planned.immunized,
                       provenance["dataset"], "ok" if error is None else "error", metrics, error, tb,
                       provenance, time.time())
@@ -209,6 +231,9 @@ class _Planner:
                                   cell_key(provenance))
             self.cells.append(planned)
             if resume and store.is_done(planned.key):
+                continue
+            if choice.failed is not None:
+                planned.error = f"attack {choice.name} failed: {choice.failed.error}"
                 continue
             failed = params if not params.ok else probe
             if not failed.ok:

@@ -86,6 +86,17 @@ def save_figure(figure: Any, path: Path | str, **kwargs: Any) -> Path:
     return path
 
 
+def save_image(image: Any, path: Path | str, **kwargs: Any) -> Path:
+    """``image.save`` (a PIL image) into ``path`` atomically, the format taken from the path's suffix."""
+    from PIL import Image
+
+    path = Path(path)
+    kwargs.setdefault("format", Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+    with atomic_path(path) as tmp:
+        image.save(tmp, **kwargs)
+    return path
+
+
 def _fsync(path: Path) -> None:
     with open(path, "rb") as f:
         os.fsync(f.fileno())

@@ -13,7 +13,7 @@ import importlib
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ganprint.specs import CommandSpec
 
@@ -105,15 +105,17 @@ def add_out_argument(parser: argparse.ArgumentParser, help: str, default: Path |
     parser.add_argument("--out", type=Path, default=default, required=default is None, help=help)
 
 
-def check_output_dir(path: Path | str | None, option: str = "--out") -> Path | None:
-    """``path`` if a folder can be created or written there, else :class:`UsageError` (run it
-    before any work)."""
+def check_output_dir(path: Path | str | None, option: str = "--out", files: Iterable[str] = ()) -> Path | None:
+    """``path`` if a folder can be created or written there, with room for the named ``files``
+    (none of them an existing folder), else :class:`UsageError` (run it before any work)."""
     if path is None:
         return None
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise UsageError(f"{option} {path} is a file; it must be a folder (or not exist yet)")
     _check_writable_ancestor(path, option)
+    for name in files:
+        check_output_file(path / name, option)
     return path
 
 
@@ -124,6 +126,8 @@ def check_output_file(path: Path | str | None, option: str) -> Path | None:
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"{option} {path} is a folder; it must be a file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{option} {path} is not writable")
     _check_writable_ancestor(path.parent, option)
     return path
 

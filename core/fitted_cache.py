@@ -5,8 +5,10 @@ An entry is one safetensors file under ``cache_dir("fitted", plugin)`` named by
 :func:`ganprint.cache.config_key` of (plugin, hyperparameters, training-data hash, extra). It holds
 the state dicts of the named modules (keys prefixed ``"<module name>."``) and, in the safetensors
 metadata, a JSON object with whatever non-tensor learned state the plugin needs back (classes,
-image size, training history). Nothing is pickled. A sidecar ``.sha256`` file is checked on load;
-an entry that is missing, corrupt or does not fit the modules counts as a miss and is retrained.
+image size, training history). Nothing is pickled. The file is sealed (:func:`ganprint.cache.seal`,
+a ``.sha256`` sidecar) and the bytes loaded are the bytes checked: an entry that is missing counts
+as a miss; one that is corrupt, altered or does not fit the modules is reported in one line naming
+the file, and retrained.
 
 Use from a plugin's ``fit`` (the modules are built first, from the data, deterministically)::
 
@@ -28,17 +30,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load, save_file
 
-from ganprint.cache import cache_dir, config_key
-from ganprint.training import file_sha256
+from ganprint.atomic import atomic_path
+from ganprint.cache import CacheEntryError, cache_dir, config_key, read_sealed, seal
 
 METADATA_KEY = "ganprint"
 
@@ -69,10 +71,9 @@ def save_fitted(path: Path, modules: Mapping[str, torch.nn.Module], metadata: Ma
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {f"{name}.{k}": v.detach().cpu().clone().contiguous()
                for name, module in modules.items() for k, v in module.state_dict().items()}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(dict(metadata))})
-    os.replace(tmp, path)
-    path.with_suffix(".sha256").write_text(file_sha256(path))
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(dict(metadata))})
+    seal(path)
 
 
 def load_fitted(path: Path, modules: Mapping[str, torch.nn.Module]) -> dict[str, Any] | None:
@@ -81,24 +82,29 @@ def load_fitted(path: Path, modules: Mapping[str, torch.nn.Module]) -> dict[str,
     On None the modules are left as they were.
     """
     path = Path(path)
-    sidecar = path.with_suffix(".sha256")
-    if not path.exists() or not sidecar.exists() or file_sha256(path) != sidecar.read_text().strip():
+    if not path.exists():
         return None
     try:
-        tensors = load_file(str(path))
-        with safe_open(str(path), framework="pt") as f:
-            metadata = json.loads(f.metadata()[METADATA_KEY])
-        states = {name: {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}
-                  for name in modules}
-        backups = {name: {k: v.clone() for k, v in m.state_dict().items()} for name, m in modules.items()}
-        try:
-            for name, module in modules.items():
-                module.load_state_dict(states[name])
-        except RuntimeError:
-            for name, module in modules.items():
-                module.load_state_dict(backups[name])
-            return None
-    except (SafetensorError, OSError, KeyError, TypeError, ValueError):
+        data = read_sealed(path)
+        tensors = load(data)
+        header_size = int.from_bytes(data[:8], "little")  # the safetensors layout: size, JSON header, tensors
+        metadata = json.loads(json.loads(data[8:8 + header_size])["__metadata__"][METADATA_KEY])
+    except CacheEntryError as error:
+        print(f"ganprint: {error}; fitting again", file=sys.stderr, flush=True)
+        return None
+    except (SafetensorError, KeyError, TypeError, ValueError) as error:
+        print(f"ganprint: cached fit {path} cannot be read ({type(error).__name__}: {error}); fitting again",
+              file=sys.stderr, flush=True)
+        return None
+    states = {name: {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}
+              for name in modules}
+    backups = {name: {k: v.clone() for k, v in m.state_dict().items()} for name, m in modules.items()}
+    try:
+        for name, module in modules.items():
+            module.load_state_dict(states[name])
+    except RuntimeError:
+        for name, module in modules.items():
+            module.load_state_dict(backups[name])
         return None
     return metadata
 
@@ -128,5 +134,8 @@ def cached_fit(
             return metadata, key, True
     metadata = dict(train())
     if path is not None:
-        save_fitted(path, modules, metadata)
+        try:
+            save_fitted(path, modules, metadata)
+        except OSError as error:  # the fit itself is done: a cache that cannot be written only costs time
+            print(f"ganprint: could not cache the fit in {path} ({error.strerror or error})", file=sys.stderr, flush=True)
     return metadata, key, False

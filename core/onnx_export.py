@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganprint.atomic import atomic_path
 from ganprint.images import check_images
 
 INPUT_NAME = "images"
@@ -72,22 +73,22 @@ def is_exportable(method: Any) -> bool:
 
 def export_module(module: torch.nn.Module, image_size: tuple[int, int], path: Path) -> Path:
     """Export ``module`` (float [−1, 1] NCHW in) as an ONNX graph taking uint8 NHWC images."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wrapped = ImageInput(module).eval()
-    example = torch.zeros((2, *image_size, 3), dtype=torch.uint8)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Constant folding", category=UserWarning)
-        warnings.filterwarnings("ignore", message="You are using the legacy TorchScript", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
-        torch.onnx.export(
-            wrapped, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            opset_version=OPSET, dynamo=False,
-        )
     import onnx
 
-    onnx.checker.check_model(str(path))
+    path = Path(path)
+    wrapped = ImageInput(module).eval()
+    example = torch.zeros((2, *image_size, 3), dtype=torch.uint8)
+    with atomic_path(path) as tmp:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Constant folding", category=UserWarning)
+            warnings.filterwarnings("ignore", message="You are using the legacy TorchScript", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+            torch.onnx.export(
+                wrapped, (example,), str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                opset_version=OPSET, dynamo=False,
+            )
+        onnx.checker.check_model(str(tmp))
     return path
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ganprint.atomic import save_image
+
 
 def save_grid(images: np.ndarray, path: Path, columns: int = 8, scale: int = 2) -> Path:
     """Write uint8 (N, S, S, 3) ``images`` as a grid (1-pixel gaps, each image enlarged ``scale``×
@@ -17,7 +19,4 @@ def save_grid(images: np.ndarray, path: Path, columns: int = 8, scale: int = 2) 
         r, c = divmod(i, columns)
         sheet[1 + r * (s + 1):1 + r * (s + 1) + s, 1 + c * (s + 1):1 + c * (s + 1) + s] = image
     sheet = sheet.repeat(scale, axis=0).repeat(scale, axis=1)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(sheet).save(path)
-    return path
+    return save_image(Image.fromarray(sheet), path)

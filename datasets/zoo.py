@@ -9,20 +9,26 @@
 A built dataset is ``images.npy`` (uint8, read without pickle) and ``index.json`` (labels,
 splits) under ``cache_dir("zoo")/<preset>-<experiment>-<key>``, where the key hashes the preset's
 configuration and the weights' sha256. It is written to a temporary folder renamed into place
-when complete, so an interrupted build never leaves a folder that looks finished.
+when complete, so an interrupted build never leaves a folder that looks finished. Both files are
+sealed (:func:`ganprint.cache.seal`) and checked every time the dataset is opened: a file that is
+missing, truncated, zeroed, altered or unreadable is reported in one line naming it, and the
+entry is built again.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ganprint.cache import cache_dir, config_key
+from ganprint.atomic import atomic_path, write_text
+from ganprint.cache import CacheEntryError, cache_dir, config_key, discard, read_sealed, seal
 from ganprint.dataset import SPLITS, ArrayDataset, DatasetError
 from ganprint.datasets.realset import sample_crops
 from ganprint.datasets.zoo_presets import EXPERIMENTS, PRESETS, Preset
@@ -31,6 +37,7 @@ from ganprint.interfaces import REAL
 FORMAT_VERSION = 1
 REAL_SEED = 300
 SAMPLE_SEED = 1000
+IMAGES, INDEX = "images.npy", "index.json"
 
 
 def parse(argument: str | None) -> tuple[Preset, str]:
@@ -100,8 +107,12 @@ def _build(preset: Preset, experiment: str, folder: Path, progress: bool) -> Non
         images.append(sample(generator, total, seed=SAMPLE_SEED + i))
         labels += [label] * total
         splits += [s for s, n in counts.items() for _ in range(n)]
-    np.save(folder / "images.npy", np.concatenate(images), allow_pickle=False)
-    (folder / "index.json").write_text(json.dumps({"labels": labels, "splits": splits}))
+    with atomic_path(folder / IMAGES) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, np.concatenate(images), allow_pickle=False)
+    write_text(folder / INDEX, json.dumps({"labels": labels, "splits": splits}))
+    for name in (IMAGES, INDEX):
+        seal(folder / name)
 
 
 def build(argument: str | None = None, progress: bool = True) -> Path:
@@ -128,9 +139,49 @@ def build(argument: str | None = None, progress: bool = True) -> Path:
 
 
 def open_zoo(argument: str | None = None, progress: bool = True) -> ArrayDataset:
-    """The dataset ``zoo:ARGUMENT`` (see the module docstring), building it first if needed."""
+    """The dataset ``zoo:ARGUMENT`` (see the module docstring), building it first if needed.
+
+    A cached entry that fails its check is reported in one line on stderr and built again."""
     preset, experiment = parse(argument)
+    name = dataset_name(preset, experiment)
     folder = build(argument, progress)
-    index = json.loads((folder / "index.json").read_text())
-    images = np.load(folder / "images.npy", allow_pickle=False)
-    return ArrayDataset(dataset_name(preset, experiment), images, index["labels"], index["splits"])
+    try:
+        return _read_entry(folder, name)
+    except CacheEntryError as error:
+        print(f"ganprint: {error}; building {name} again", file=sys.stderr, flush=True)
+    try:
+        discard(folder)
+    except CacheEntryError as error:
+        raise DatasetError(str(error)) from None
+    folder = build(argument, progress)
+    try:
+        return _read_entry(folder, name)
+    except CacheEntryError as error:
+        raise DatasetError(f"{name} was built again but still fails its check: {error}") from None
+
+
+def _read_entry(folder: Path, name: str) -> ArrayDataset:
+    """The dataset in a built folder; :class:`CacheEntryError` naming the file if anything is off."""
+    images = _array(read_sealed(folder / IMAGES), folder / IMAGES)
+    try:
+        index = json.loads(read_sealed(folder / INDEX))
+        labels, splits = index["labels"], index["splits"]
+        return ArrayDataset(name, images, labels, splits)
+    except (ValueError, KeyError, TypeError) as error:
+        raise CacheEntryError(f"cached file {folder / INDEX} does not describe {folder / IMAGES} "
+                              f"({type(error).__name__}: {error})") from None
+
+
+def _array(data: bytes, path: Path) -> np.ndarray:
+    """The uint8 array of ``.npy`` bytes, read-only and without a copy (never unpickled)."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = header(stream)
+        if dtype != np.uint8 or fortran_order or len(shape) != 4:
+            raise ValueError(f"holds {dtype} {shape}, expected C-ordered uint8 (N, S, S, 3)")
+        count = int(np.prod(shape))
+        return np.frombuffer(data, np.uint8, count, offset=stream.tell()).reshape(shape)
+    except ValueError as error:
+        raise CacheEntryError(f"cached file {path} is not a valid image array ({error})") from None

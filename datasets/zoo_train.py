@@ -7,8 +7,10 @@ them, so N processes share the work. Everything lives under ``ganprint.cache.cac
 
 - ``<name>.pt``: the resumable checkpoint (every 250 iterations; a killed run restarts there; a
   preset whose iterations are raised later trains on from the final one);
-- ``<name>.safetensors``, ``<name>.png`` (a grid of 64 samples), and ``<name>.json`` (config,
-  iterations, training seconds, SWD), written last: its presence marks the generator finished.
+- ``<name>.safetensors`` (sealed: :func:`ganprint.cache.seal`), ``<name>.png`` (a grid of 64
+  samples), and ``<name>.json`` (config, iterations, training seconds, SWD), written last: its
+  presence marks the generator finished. A record that cannot be read counts as unfinished (the
+  generator is trained on from its checkpoint), and weights that fail their check are not installed.
 
 ``bench zoo install`` copies every finished generator into the shipped weights (the staged ones for a
 staged preset; :mod:`ganprint.datasets.zoo_weights`) and updates the manifest.
@@ -16,7 +18,7 @@ staged preset; :mod:`ganprint.datasets.zoo_weights`) and updates the manifest.
 from __future__ import annotations
 
 import json
-import os
+import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -24,7 +26,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ganprint.cache import cache_dir
+from ganprint.atomic import write_json, write_text
+from ganprint.cache import CacheEntryError, cache_dir, read_sealed, seal
+from ganprint.dataset import DatasetError
 from ganprint.datasets.grid import save_grid
 from ganprint.datasets.realset import sample_crops
 from ganprint.datasets.swd import swd
@@ -57,17 +61,16 @@ def train_one(config: GeneratorConfig, directory: Path, progress: bool = True, w
     final checkpoint (the learning rates are constant, so this equals training from scratch).
     Its weights are stored as ``weights_dtype``, and its SWD and grid are those of the weights
     as stored (rounded to that precision)."""
-    done = directory / f"{config.name}.json"
-    if done.exists():
-        result = json.loads(done.read_text())
-        if result["config"] == config.as_dict():
-            return result
+    done, weights = directory / f"{config.name}.json", directory / f"{config.name}.safetensors"
+    result = _finished(done)
+    if result is not None and result["config"] == config.as_dict() and _intact(weights):
+        return result
     clock = directory / f"{config.name}.seconds"
-    before = float(clock.read_text()) if clock.exists() else 0.0
+    before = _seconds(clock)
     start = time.time()
 
     def tick(_: int) -> None:
-        clock.write_text(f"{before + time.time() - start:.1f}")
+        write_text(clock, f"{before + time.time() - start:.1f}")
 
     generator, log = train_generator(config, directory / f"{config.name}.pt", progress=progress,
                                      checkpoint_every=250, on_checkpoint=tick)
@@ -77,8 +80,8 @@ def train_one(config: GeneratorConfig, directory: Path, progress: bool = True, w
         for tensor in generator.state_dict().values():
             if tensor.is_floating_point():
                 tensor.copy_(tensor.to(dtype))
-    weights = directory / f"{config.name}.safetensors"
     save_weights(weights, generator, {"config": json.dumps(config.as_dict())}, dtype=dtype)
+    seal(weights)
     base, swd_real = swd_reference(config)
     fakes = sample(generator, len(base), seed=config.seed + 999)
     save_grid(fakes[:64], directory / f"{config.name}.png")
@@ -86,10 +89,40 @@ def train_one(config: GeneratorConfig, directory: Path, progress: bool = True, w
               "weights_dtype": weights_dtype,
               "swd": round(swd(fakes, base), 2), "swd_real_heldout": round(swd_real, 2),
               "swd_images": len(base), "final_losses": log[-1] if log else {}}
-    tmp = done.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, done)
+    write_json(done, result, indent=1)
     return result
+
+
+def _finished(done: Path) -> dict | None:
+    """The result record of a finished generator, or None: not finished, or (with a note) unreadable."""
+    if not done.exists():
+        return None
+    try:
+        result = json.loads(done.read_text())
+        if not isinstance(result, dict) or not isinstance(result.get("config"), dict):
+            raise ValueError("no config in it")
+        return result
+    except (OSError, ValueError) as error:
+        print(f"ganprint: {done} cannot be read ({error}); {done.stem} counts as unfinished", file=sys.stderr)
+        return None
+
+
+def _intact(weights: Path) -> bool:
+    """Whether finished weights pass their check (if not, a note: they are trained on again)."""
+    try:
+        read_sealed(weights)
+        return True
+    except CacheEntryError as error:
+        print(f"ganprint: {error}; finishing {weights.stem} again from its checkpoint", file=sys.stderr)
+        return False
+
+
+def _seconds(clock: Path) -> float:
+    """Training seconds recorded so far (0 when there is no readable record)."""
+    try:
+        return float(clock.read_text())
+    except (OSError, ValueError):
+        return 0.0
 
 
 def train_preset(preset: Preset, worker: int = 0, n_workers: int = 1, progress: bool = True,
@@ -120,9 +153,13 @@ def install_finished(preset: Preset, weights_dir: Path | None = None) -> list[st
     directory = train_dir(preset.name)
     installed = []
     for config in preset.generators():
-        done = directory / f"{config.name}.json"
-        if done.exists():
-            result = json.loads(done.read_text())
-            installed.append(zoo_weights.install(preset.name, result, directory / f"{config.name}.safetensors",
-                                                 weights_dir))
+        result = _finished(directory / f"{config.name}.json")
+        if result is not None:
+            weights = directory / f"{config.name}.safetensors"
+            try:
+                read_sealed(weights)
+            except CacheEntryError as error:
+                raise DatasetError(f"{error}: not installed; train it again with "
+                                   f"`bench zoo train {preset.name} --only {config.name}`") from None
+            installed.append(zoo_weights.install(preset.name, result, weights, weights_dir))
     return installed

@@ -42,15 +42,17 @@ def test_raising_hook_is_recorded_and_other_hooks_still_run() -> None:
     assert "hook exploded" in registry.failures[0].error
 
 
-def test_duplicate_name_is_refused_naming_both() -> None:
+def test_duplicate_name_is_refused_for_both_naming_both() -> None:
     registry = load_registry(entry_points=[], modules=[
         ("first", plugin(ganprint_detectors=specs("same"))),
         ("second", plugin(ganprint_detectors=specs("same", "other"))),
     ])
-    assert registry.origin("detectors", "same").plugin == "first"
-    assert "other" in registry.detectors
-    (failure,) = registry.failures
-    assert "'first'" in failure.error and "'second'" in failure.error and "same" in failure.error
+    assert "same" not in registry.detectors and "other" in registry.detectors
+    assert [f.plugin for f in registry.failures] == ["first", "second"]
+    for failure in registry.failures:
+        assert "'first'" in failure.error and "'second'" in failure.error and "same" in failure.error
+    with pytest.raises(UnknownNameError, match="'same' was refused.*'first'.*'second'"):
+        registry.select("detectors", "same")
 
 
 def test_wrong_record_type_is_a_failure() -> None:

@@ -17,6 +17,8 @@ import numpy as np
 from scipy.stats import gaussian_kde
 from sklearn.decomposition import PCA
 
+from ganprint.atomic import save_figure
+
 GRID_POINTS = 256
 SEED_SUFFIX = re.compile(r"[_\-.]?(seed|s)?\d+$")
 
@@ -132,7 +134,7 @@ def plot_matrices(path: Path, rows: Sequence[str], columns: Sequence[str], jsd: 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -159,5 +161,5 @@ def plot_densities(path: Path, space: FingerprintSpace, fingerprints: Mapping[st
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)

@@ -96,7 +96,7 @@ def run_analyse(args: argparse.Namespace) -> int:
 
     if args.max_per_source is not None and args.max_per_source < 2:
         raise UsageError("--max-per-source must be at least 2")
-    check_output_dir(args.out)
+    check_output_dir(args.out, files=("summary.json",))
     registry = load_registry()
     dataset = open_dataset(args.dataset, registry)
     attacks = attacks_from(registry, args.attacks)

@@ -17,12 +17,12 @@ The μ′ of the test split of every source are then compared with those of each
 from __future__ import annotations
 
 import fnmatch
-import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ganprint.atomic import write_json
 from ganprint.dataset import Dataset
 from ganprint.interfaces import Attack
 from ganprint.protocol import attack_rng
@@ -118,5 +118,5 @@ def analyse(
         analysis.plot_matrices(out / f"jsd_correlation_{name}.png", list(attacked), list(columns),
                                attacked_jsd, np.asarray(result["correlation"]),
                                f"BFR-VAE fingerprints under {name}, {dataset.name}")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    write_json(out / "summary.json", summary, default=str)
     return summary

@@ -35,6 +35,7 @@ from typing import Any, Callable
 import numpy as np
 from tabulate import tabulate
 
+from ganprint.atomic import write_json
 from ganprint.commands import (
     UsageError,
     add_out_argument,
@@ -105,8 +106,9 @@ def run(args: argparse.Namespace) -> int:
     from ganprint.plugins.cnn.feature_analysis import tsne_plot
     from ganprint.plugins.cnn.perceptual import artifact_free_mask
 
-    check_output_dir(args.out)
+    check_output_dir(args.out, files=("summary.json", "tsne.png"))
     registry = load_registry()
+    baselines = _baseline_factories(registry, args.baselines)
     dataset = open_dataset(args.dataset, registry)
     X, y = subsample(dataset.load("train"), args.max_train, args.seed)
     test = dataset.load("test")
@@ -129,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     def save() -> None:
-        (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        write_json(args.out / "summary.json", summary, default=str)
 
     def fit(**variant: Any) -> Any:
         key = json.dumps(variant, sort_keys=True)
@@ -153,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     selected = artifact_free_mask(X_test, y_test, real_train, SUBSET_FRACTION) | (y_test == REAL)
     fingerprints = base.fingerprint(X_test)
     pixels = X_test.reshape(len(X_test), -1).astype(np.float64)
-    baselines = _baselines(registry, args.baselines, X, y, args.seed)
+    baselines = _fit_baselines(baselines, X, y, args.seed)
     table6 = {name: {"all": accuracy(m, X_test, y_test), "subset": accuracy(m, X_test[selected], y_test[selected])}
               for name, m in {**baselines, PLUGIN: base}.items()}
     fd = {name: {"all": _fd(features, y_test, args.seed), "subset": _fd(features[selected], y_test[selected], args.seed)}
@@ -195,13 +197,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _baselines(registry: Registry, selection: str, X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
+def _baseline_factories(registry: Registry, selection: str) -> dict[str, Callable[[], Any]]:
+    """The factories of the ``--baselines`` detectors, checked before any work."""
     chosen: dict[str, Callable[[], Any]] = {}
     for name in names(selection):
         try:
             chosen[name] = registry.get("detectors", name).factory
         except UnknownNameError as error:
             raise UsageError(str(error).strip("'\"")) from error
+    return chosen
+
+
+def _fit_baselines(chosen: dict[str, Callable[[], Any]], X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
     fitted = {}
     for name, factory in chosen.items():
         seed_everything(seed)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ganprint.atomic import save_figure
+
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to the rows of ``a`` and of ``b`` (each ≥ 2 rows)."""
@@ -73,8 +75,6 @@ def tsne_plot(panels: dict[str, np.ndarray], labels: np.ndarray, path: Path, *, 
         ax.set_yticks([])
     axes[0][-1].legend(markerscale=3, fontsize=8, loc="best")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    path = save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path

@@ -20,7 +20,6 @@ all the pairs a dataset offers rather than one chosen pair.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -31,6 +30,7 @@ from PIL import Image
 from sklearn.metrics import roc_auc_score
 
 from ganprint import REAL
+from ganprint.atomic import save_figure, save_image, write_json
 from ganprint.dataset import Dataset
 from ganprint.plugins.prnu.residual import residuals
 from ganprint.plugins.prnu.similarity import correlation
@@ -149,7 +149,7 @@ def _save_fingerprint_strip(analysis: SourceAnalysis, path: Path) -> list[int]:
     tiles = [np.kron(amplify(analysis.fingerprints[n]), np.ones((zoom, zoom), np.uint8)) for n in shown]
     gap = np.full((tiles[0].shape[0], 2 * zoom), 255, np.uint8)
     strip = np.concatenate([x for tile in tiles for x in (tile, gap)][:-1], axis=1)
-    Image.fromarray(strip).save(path)
+    save_image(Image.fromarray(strip), path)
     return shown
 
 
@@ -164,7 +164,7 @@ def _plot_energy(analyses: Sequence[SourceAnalysis], fits: dict[str, tuple[float
     ax.set(xscale="log", yscale="log", xlabel="N (residuals averaged)", ylabel="fingerprint energy")
     ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
 
 
 def _plot_autocorrelation(analyses: Sequence[SourceAnalysis], path: Path) -> None:
@@ -176,7 +176,7 @@ def _plot_autocorrelation(analyses: Sequence[SourceAnalysis], path: Path) -> Non
         ax.set_title(f"{a.name} (N={max(a.fingerprints)})", fontsize="small")
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
 
 
 def _plot_histograms(pairs: dict[str, tuple[np.ndarray, np.ndarray, float]], path: Path) -> None:
@@ -189,7 +189,7 @@ def _plot_histograms(pairs: dict[str, tuple[np.ndarray, np.ndarray, float]], pat
         ax.set(title=f"{name} residuals, AUC {auc:.3f}", xlabel="correlation", ylabel="images")
         ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
 
 
 def _plot_matrix(names: Sequence[str], matrix: np.ndarray, path: Path) -> None:
@@ -202,7 +202,7 @@ def _plot_matrix(names: Sequence[str], matrix: np.ndarray, path: Path) -> None:
     ax.set(xlabel="fingerprint", ylabel="residuals")
     fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
 
 
 def two_source_experiment(a: SourceAnalysis, b: SourceAnalysis) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
@@ -240,6 +240,8 @@ def analyse(
     if unknown:
         raise ValueError(f"dataset {dataset.name!r} has no source {', '.join(unknown)} "
                          f"(it has {', '.join(dataset.sources)})")
+    if pair and (len(pair) != 2 or any(p not in sources for p in pair) or max_test == 0):
+        raise ValueError(f"pair must name two analysed sources with held-out images; got {list(pair)}")
     options = dict(levels=levels, sigma=sigma, zero_mean=zero_mean, wiener_dft=wiener_dft)
     analyses = [analyse_source(dataset, s, max_n=max_n, max_test=max_test, batch_size=batch_size,
                                options=options) for s in sources]
@@ -276,5 +278,5 @@ def analyse(
         aucs = pairwise_auc(generated)
         summary["pairwise_auc"] = {"sources": [a.name for a in generated],
                                    "auc": [[None if np.isnan(v) else float(v) for v in row] for row in aucs]}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(out / "summary.json", summary)
     return summary

@@ -80,7 +80,7 @@ def report(summary: dict[str, Any]) -> str:
 def run_analyse(args: argparse.Namespace) -> int:
     from ganprint.plugins.prnu.analysis import analyse
 
-    check_output_dir(args.out)
+    check_output_dir(args.out, files=("summary.json",))
     dataset = open_dataset(args.dataset)
     try:
         summary = analyse(

@@ -25,7 +25,6 @@ from ganprint.commands import (
     UsageError,
     add_out_argument,
     check_output_dir,
-    finite_float,
     names,
     non_negative_float,
     non_negative_int,
@@ -56,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     recipe.add_argument("--family", default="dcgan", help="GAN family")
     recipe.add_argument("--iterations", type=positive_int, default=4000, help="GAN iterations")
     recipe.add_argument("--gan-width", type=positive_int, default=16, help="GAN channel width")
-    recipe.add_argument("--gan-ema", type=finite_float, default=None, help="GAN generator moving-average decay")
+    recipe.add_argument("--gan-ema", type=unit_interval, default=None, help="GAN generator moving-average decay, in [0, 1)")
     recipe.add_argument("--gan-precision", default="", choices=("", "bf16"),
                         help="GAN training arithmetic: float32, or bfloat16 autocast (fast on CPUs with AMX)")
     recipe.add_argument("--bits", type=positive_int, default=32, help="fingerprint length")
@@ -134,10 +133,16 @@ def run_recipe(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(1)
+    from ganprint.datasets.gan_training import GeneratorConfig
     from ganprint.plugins.stega import evaluation, pipeline, train
-    config = train.StegaConfig(n_bits=args.bits, image_size=args.image_size, decoder_init=args.decoder_init,
-                               max_epochs=args.epochs, lambda_final=args.lambda_final,
-                               noise_std=args.noise, blur_sigma=args.blur, secrecy_weight=0.0)
+    try:  # every setting is checked before the steganography model trains
+        config = train.StegaConfig(n_bits=args.bits, image_size=args.image_size, decoder_init=args.decoder_init,
+                                   max_epochs=args.epochs, lambda_final=args.lambda_final,
+                                   noise_std=args.noise, blur_sigma=args.blur, secrecy_weight=0.0)
+        GeneratorConfig(args.family, image_size=args.image_size, width=args.gan_width, iterations=args.iterations,
+                        ema=args.gan_ema, precision=args.gan_precision)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
     base = None
     if args.finetune_lambda is not None:
         base, config = config, pipeline.refined(config, max_epochs=args.finetune_epochs,
@@ -162,7 +167,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     from ganprint.plugins.stega import report as reports
 
-    check_output_dir(args.out)
+    check_output_dir(args.out, files=("stega_report.json",))
     torch.set_num_threads(1)
     p = _preset(args.preset)
     if args.sweep_family is not None and args.sweep_family not in p.families:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ganprint.atomic import write_text
+
 OPEN_WORLD_MATCH = 0.75
 
 
@@ -67,7 +69,7 @@ class FingerprintDatabase:
         return np.asarray(self.names, dtype=object)[best], agree[np.arange(len(best)), best]
 
     def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps({k: "".join(map(str, v)) for k, v in self.fingerprints.items()}, indent=1))
+        write_text(path, json.dumps({k: "".join(map(str, v)) for k, v in self.fingerprints.items()}, indent=1))
 
     @classmethod
     def load(cls, path: Path) -> "FingerprintDatabase":

@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ganprint.atomic import write_text
 from ganprint.cache import cache_dir, config_key
 from ganprint.dataset import SPLITS, ArrayDataset
 from ganprint.interfaces import REAL
@@ -240,7 +241,7 @@ def ship(p: StegaPreset) -> Path:
         if stale.name != "manifest.json" and stale.name.rsplit(".", 1)[0] not in files:
             stale.unlink()
     manifest = {"preset": p.as_dict(), "preset_key": config_key(p.as_dict()), "sha256": files}
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    write_text(folder / "manifest.json", json.dumps(manifest, indent=1))
     return folder
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ganprint import REAL
+from ganprint.atomic import save_figure, write_text
 from ganprint.dataset import ArrayDataset
 from ganprint.plugins.stega import evaluation
 from ganprint.plugins.stega.perturb import WeightNoise, WeightQuantization
@@ -90,7 +91,7 @@ def _plot_swd(strengths, values, param: str, name: str, path: Path) -> None:
     axes.set_xlabel(f"{name}: {param}")
     axes.set_ylabel("SWD ×10³ to the unperturbed generator")
     axes.grid(alpha=0.3)
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path, dpi=120)
 
 
 def full_report(p: StegaPreset, out: Path, n: int = 500, sweep_family: str | None = None) -> dict[str, Any]:
@@ -111,5 +112,5 @@ def full_report(p: StegaPreset, out: Path, n: int = 500, sweep_family: str | Non
         if key in report:
             continue
         report[key] = run()
-        (out / "stega_report.json").write_text(json.dumps(report, indent=1, default=str))
+        write_text(out / "stega_report.json", json.dumps(report, indent=1, default=str))
     return report

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganprint.atomic import write_text
 from ganprint.cache import cache_dir, config_key
 from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
 from ganprint.plugins.stega.train import StegaConfig, train_stega
@@ -47,7 +48,7 @@ def save_model(folder: Path, model: StegaModel) -> None:
     manifest = dict(model.manifest, config=model.config.as_dict(), **strength, sha256={
         name: save_weights(folder / f"{name}.safetensors", module)
         for name, module in (("encoder", model.encoder), ("decoder", model.decoder))})
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    write_text(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
 
 
 def load_model(folder: Path) -> StegaModel:

@@ -17,7 +17,6 @@ Registered by the plugin through the ``ganprint_commands`` hook.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import numpy as np
 from PIL import Image
 from tabulate import tabulate
 
+from ganprint.atomic import save_figure, save_image, write_json
 from ganprint.commands import (
     add_dataset_argument,
     add_out_argument,
@@ -56,8 +56,7 @@ def display(fingerprints: np.ndarray) -> np.ndarray:
 
 
 def _save(image: np.ndarray, path: Path, scale: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale), Image.NEAREST).save(path)
+    save_image(Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale), Image.NEAREST), path)
 
 
 def fit_visnet(dataset: Dataset, seed: int, overrides: dict[str, Any]) -> Any:
@@ -130,14 +129,14 @@ def write_pictures(method: Any, images: np.ndarray, labels: np.ndarray, out: Pat
         ax.imshow(first_fp[i]), ax.set_axis_off(), ax.set_title(f"image of {name}", fontsize=7)
     _matrix_plot(fig.add_subplot(grid[1:, 1:]), sample_matrix, present, classes)
     fig.suptitle("model fingerprints (top), image fingerprints (left), correlations", fontsize=9)
-    fig.savefig(out / "fig7.png", dpi=120, bbox_inches="tight")
+    save_figure(fig, out / "fig7.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(1 + 0.8 * k, 1 + 0.8 * len(present)))
     _matrix_plot(ax, mean, present, classes)
     ax.set_xlabel("model fingerprint"), ax.set_ylabel("source of the test images")
     ax.set_title("mean correlation of image and model fingerprints", fontsize=9)
-    fig.savefig(out / "response_matrix.png", dpi=120, bbox_inches="tight")
+    save_figure(fig, out / "response_matrix.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
 
     predicted = np.asarray(method.classes_)[responses.argmax(axis=1)]
@@ -153,7 +152,7 @@ def write_pictures(method: Any, images: np.ndarray, labels: np.ndarray, out: Pat
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output_dir(args.out)
+    check_output_dir(args.out, files=("summary.json",))
     dataset = open_dataset(args.dataset)
     overrides = {k: v for k, v in (("max_epochs", args.max_epochs), ("width", args.width)) if v is not None}
     method = fit_visnet(dataset, args.seed, overrides)
@@ -162,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     summary.update(dataset=dataset.name, dataset_hash=dataset.content_hash(), seed=args.seed,
                    params={k: v for k, v in method.get_params().items()},
                    history=getattr(method, "history_", None))
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=repr))
+    write_json(args.out / "summary.json", summary)
     print(f"dataset {dataset.name} ({dataset.content_hash()}), seed {args.seed}\n")
     print(f"test accuracy {summary['test_accuracy']:.4f} on {summary['n_test']} images\n")
     print("mean correlation (rows: test images of a source, columns: model fingerprints)")
