@@ -49,6 +49,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganprint.gradient_penalty import gradient_penalty, interpolate
+
 Z_DIM = 128
 
 
@@ -214,16 +216,6 @@ class SNCritic(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------ losses
-def _interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    alpha = torch.rand(len(real), 1, 1, 1)
-    return (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
-
-
-def _gradient_penalty(value: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
-    grad, = torch.autograd.grad(value.sum(), point, create_graph=True)
-    return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
-
-
 def _sq_dist(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Pairwise squared Euclidean distances (twice differentiable, unlike ``torch.cdist``)."""
     return (x.pow(2).sum(1, keepdim=True) + y.pow(2).sum(1) - 2 * x @ y.T).clamp_min(0)
@@ -273,8 +265,8 @@ class Family:
 
 def _progan_d(D, real, fake, fake2):
     d_real, d_fake = D(real), D(fake.detach())
-    point = _interpolate(real, fake)
-    return d_fake.mean() - d_real.mean() + 10 * _gradient_penalty(D(point), point) + 1e-3 * d_real.pow(2).mean()
+    point = interpolate(real, fake)
+    return d_fake.mean() - d_real.mean() + 10 * gradient_penalty(D(point), point) + 1e-3 * d_real.pow(2).mean()
 
 
 def _wgan_g(D, real, fake, fake2):
@@ -305,8 +297,8 @@ def _cramer_d(D, real, fake, fake2):
     fake, fake2 = fake.detach(), fake2.detach()
     h_fake2 = D(fake2)
     surrogate = (_cramer_critic(D, real, h_fake2) - _cramer_critic(D, fake, h_fake2)).mean()
-    point = _interpolate(real, fake)
-    return -surrogate + 10 * _gradient_penalty(_cramer_critic(D, point, h_fake2), point)
+    point = interpolate(real, fake)
+    return -surrogate + 10 * gradient_penalty(_cramer_critic(D, point, h_fake2), point)
 
 
 def _cramer_g(D, real, fake, fake2):
@@ -317,10 +309,10 @@ def _cramer_g(D, real, fake, fake2):
 
 def _mmd_d(D, real, fake, fake2):
     f_real, f_fake = D(real), D(fake.detach())
-    point = _interpolate(real, fake)
+    point = interpolate(real, fake)
     f_point = D(point)
     witness = (_kernel_mean(f_point, f_real.detach()) - _kernel_mean(f_point, f_fake.detach()))
-    return -_mmd2(f_real, f_fake) + 1.0 * _gradient_penalty(witness, point)
+    return -_mmd2(f_real, f_fake) + 1.0 * gradient_penalty(witness, point)
 
 
 def _kernel_mean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
