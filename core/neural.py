@@ -170,7 +170,7 @@ class NeuralAttributor(Attributor):
         targets = np.searchsorted(classes, y).astype(np.int64)
         is_val = stratified_validation(y, self.validation_fraction, self.random_state)
         split = TrainingSplit(X[~is_val], targets[~is_val], X[is_val], targets[is_val])
-        params = {k: v for k, v in self.get_params().items() if k not in self.NOT_IN_KEY}
+        params = {k: v for k, v in self.get_params(deep=False).items() if k not in self.NOT_IN_KEY}
         params["training_version"] = self.training_version
         if start_key is not None:
             params["fine_tune_epochs"] = max_epochs
