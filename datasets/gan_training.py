@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ganprint.cache import without_defaults
 from ganprint.datasets.gan_augment import AugmentedDiscriminator, parse_policy
 from ganprint.datasets.gan_families import FAMILIES, Z_DIM
 from ganprint.datasets.realset import sample_crops
@@ -86,11 +87,7 @@ class GeneratorConfig:
     def as_dict(self) -> dict:
         """The fields, without the training-recipe options left at their defaults (so configs
         written before those options existed, e.g. in the shipped manifest, still compare equal)."""
-        d = asdict(self)
-        for key, default in RECIPE_DEFAULTS.items():
-            if d[key] == default:
-                del d[key]
-        return d
+        return without_defaults(asdict(self), RECIPE_DEFAULTS)
 
 
 RECIPE_DEFAULTS = {"augment": "", "ema": None, "precision": "", "lr": None, "betas": None}
