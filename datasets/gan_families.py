@@ -22,9 +22,8 @@ family        what makes it that family                                         
               mixture, α ∈ {0.2, 0.5, 1, 2, 5}, plus 0.1 × a linear kernel) and a gradient  al. 2018, §4–5)
               penalty on the MMD witness in place of weight clipping and the autoencoder;
               DCGAN generator. Without the linear part (Li et al.'s Gaussian mixture, or
-              the RQ mixture alone: median feature distance 233, witness gradient norm
-              0.06) the critic's features drifted apart until every kernel was flat and
-              the generator kept a lattice (datasets/README.md).
+              the RQ mixture alone) the critic's features drifted apart until every
+              kernel was flat and the generator kept a lattice (datasets/README.md).
 ``dcgan``     all-convolutional generator of transposed convolutions + batch norm + ReLU,  Radford et al.
               discriminator of strided convolutions + LeakyReLU(0.2), non-saturating        2016, §3
               cross-entropy loss, Adam(2e-4, 0.5)
