@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -35,6 +35,12 @@ class Parametrised:
             for name, p in signature.parameters.items()
             if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         ]
+
+    def _store_init_arguments(self, arguments: Mapping[str, Any]) -> None:
+        """Store every ``__init__`` parameter under its own name, unchanged, from ``arguments``
+        (``locals()`` at the start of ``__init__``)."""
+        for name in self._param_names():
+            setattr(self, name, arguments[name])
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The hyperparameters as passed to ``__init__``; with ``deep``, also those of any

@@ -78,20 +78,7 @@ class BFRVAEAttributor(NeuralAttributor):
         cache: bool = True,
         progress: bool = False,
     ) -> None:
-        self.latent_dim = latent_dim
-        self.width = width
-        self.lambda1 = lambda1
-        self.lambda2 = lambda2
-        self.margin = margin
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.fine_tune_epochs = fine_tune_epochs
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.cache = cache
-        self.progress = progress
+        self._store_init_arguments(locals())
 
     def _network_arguments(self, image_shape: tuple[int, int], n_classes: int) -> dict[str, Any]:
         return dict(latent_dim=self.latent_dim, width=self.width, image_size=image_shape[0])

@@ -66,21 +66,7 @@ class CNNAttributor(NeuralAttributor):
         cache: bool = True,
         progress: bool = False,
     ) -> None:
-        self.band = band
-        self.resolution = resolution
-        self.patch_size = patch_size
-        self.width = width
-        self.max_channels = max_channels
-        self.fingerprint_dim = fingerprint_dim
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.fine_tune_epochs = fine_tune_epochs
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.cache = cache
-        self.progress = progress
+        self._store_init_arguments(locals())
 
     def _check_image_shape(self, height: int, width: int) -> None:
         if height != width:

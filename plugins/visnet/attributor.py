@@ -73,22 +73,7 @@ class VisNetAttributor(NeuralAttributor):
         cache: bool = True,
         progress: bool = False,
     ) -> None:
-        self.temperature = temperature
-        self.width = width
-        self.depth = depth
-        self.pixel_weight = pixel_weight
-        self.adversarial_weight = adversarial_weight
-        self.classification_weight = classification_weight
-        self.gradient_penalty_weight = gradient_penalty_weight
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.fine_tune_epochs = fine_tune_epochs
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.cache = cache
-        self.progress = progress
+        self._store_init_arguments(locals())
 
     def _check_image_shape(self, height: int, width: int) -> None:
         if height % 2 ** self.depth or width % 2 ** self.depth:
