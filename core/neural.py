@@ -42,7 +42,8 @@ Where later work plugs in, without touching a plugin:
   inference through :meth:`NeuralAttributor._batched`, networks through
   :meth:`NeuralAttributor._new_network`;
 - streaming the training split from a Dataset through a DataLoader: the split reaches training
-  only as a :class:`TrainingSplit`, and only :meth:`NeuralAttributor._epochs` iterates it;
+  only as a :class:`TrainingSplit`, whose training images only :meth:`NeuralAttributor._epochs`
+  reads (the targets and the small validation part can stay arrays);
 - saving and loading a fitted attributor: ``model_``'s state dict plus ``get_params()``,
   ``classes_``, ``image_shape_``, ``network_arguments_`` and ``history_``; loading rebuilds the
   network with ``_build_network(network_arguments_)``.

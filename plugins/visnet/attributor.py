@@ -90,7 +90,7 @@ class VisNetAttributor(NeuralAttributor):
     def _train_network(self, model: FingerprintModel, split: TrainingSplit, max_epochs: int) -> History:
         """Eq. 4 with a reconstruction critic trained alongside (a new one for every fit or fine-tune)."""
         seed_everything(self.random_state)
-        critic = ReconstructionCritic(tuple(split.images.shape[1:3]), self.width).to(device())
+        critic = ReconstructionCritic(tuple(model.model_fingerprints.shape[2:]), self.width).to(device())
         betas = (0.5, 0.999)
         opt_model = torch.optim.Adam(model.parameters(), lr=self.learning_rate, betas=betas)
         opt_critic = torch.optim.Adam(critic.parameters(), lr=self.learning_rate, betas=betas)
