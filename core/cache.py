@@ -40,7 +40,7 @@ import shutil
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import platformdirs
 
@@ -68,10 +68,18 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
-def config_key(config: Any) -> str:
-    """A short stable hash of a JSON-serialisable configuration, for cache keys."""
+def config_key(config: Any, length: int = 16) -> str:
+    """A stable hash of a JSON-serialisable configuration, for cache keys: the first ``length``
+    hex digits of the sha256 of its JSON text (keys sorted, other objects by ``str``)."""
     text = json.dumps(config, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def without_defaults(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` without the entries equal to their value in ``defaults``: options added to a
+    configuration later, left at their defaults, then leave the keys of older configurations as
+    they were."""
+    return {k: v for k, v in config.items() if k not in defaults or v != defaults[k]}
 
 
 def digest_path(path: Path | str) -> Path:

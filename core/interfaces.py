@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -22,7 +22,10 @@ class NotFittedError(ValueError, AttributeError):
 
 
 class Parametrised:
-    """``get_params`` read from the ``__init__`` signature, as scikit-learn's ``BaseEstimator``."""
+    """``get_params`` and ``set_params`` read from the ``__init__`` signature, as scikit-learn's
+    ``BaseEstimator``, so ``sklearn.base.clone`` and scikit-learn's model selection work on every
+    ganprint method. A hyperparameter holding an estimator exposes that estimator's own
+    hyperparameters as ``<name>__<parameter>``."""
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -33,12 +36,43 @@ class Parametrised:
             if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         ]
 
-    def get_params(self) -> dict[str, Any]:
-        """The hyperparameters as passed to ``__init__``."""
-        return {name: getattr(self, name) for name in self._param_names()}
+    def _store_init_arguments(self, arguments: Mapping[str, Any]) -> None:
+        """Store every ``__init__`` parameter under its own name, unchanged, from ``arguments``
+        (``locals()`` at the start of ``__init__``)."""
+        for name in self._param_names():
+            setattr(self, name, arguments[name])
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyperparameters as passed to ``__init__``; with ``deep``, also those of any
+        hyperparameter that is itself an estimator, as ``<name>__<parameter>``."""
+        params = {name: getattr(self, name) for name in self._param_names()}
+        if deep:
+            for name, value in list(params.items()):
+                if hasattr(value, "get_params") and not isinstance(value, type):
+                    params.update({f"{name}__{k}": v for k, v in value.get_params().items()})
+        return params
+
+    def set_params(self, **params: Any) -> "Parametrised":
+        """Set hyperparameters by name (``<name>__<parameter>`` reaches into a hyperparameter that
+        is an estimator); return ``self``. An unknown name raises ``ValueError``. Learned state is
+        left as it is: fit again for the new values to take effect."""
+        valid = self._param_names()
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            name, delimiter, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; "
+                                 f"valid parameters are {valid}")
+            if delimiter:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub_params in nested.items():
+            getattr(self, name).set_params(**sub_params)
+        return self
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         return f"{type(self).__name__}({params})"
 
 

@@ -16,8 +16,8 @@ Export needs the packages onnx and onnxruntime, which a plain install leaves out
 ``pip install "ganprint[onnx]"`` (:data:`INSTALL_LINE`; :func:`missing_packages` says which are absent).
 
 The TorchScript-based exporter (``dynamo=False``) is used on purpose: in the tested torch
-(constraints.txt) it is deprecated but present; it exports these networks in under a second, where
-the torch.export-based exporter took 12–28 s on this project's 2-core machine and needs onnxscript.
+(constraints.txt) it is deprecated but present; it is much faster on these networks than the
+torch.export-based exporter, which also needs onnxscript (timings: docs/results/core/README.md).
 Its deprecation warning is silenced here; opset 17.
 """
 from __future__ import annotations

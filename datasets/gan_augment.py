@@ -19,17 +19,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganprint.commands import names
+
 POLICIES = ("color", "translation", "cutout")
 
 
 def parse_policy(policy: str) -> tuple[str, ...]:
     """``"translation,cutout"`` → its transforms in the order they are applied (colour first, as
     the paper); ``""`` → none. Unknown names raise ``ValueError``."""
-    names = {p.strip() for p in policy.split(",") if p.strip()}
-    unknown = names - set(POLICIES)
+    chosen = set(names(policy))
+    unknown = chosen - set(POLICIES)
     if unknown:
         raise ValueError(f"unknown augmentation(s) {', '.join(sorted(unknown))}; known: {', '.join(POLICIES)}")
-    return tuple(p for p in POLICIES if p in names)
+    return tuple(p for p in POLICIES if p in chosen)
 
 
 def _color(x: torch.Tensor) -> torch.Tensor:

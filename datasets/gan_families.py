@@ -22,9 +22,8 @@ family        what makes it that family                                         
               mixture, α ∈ {0.2, 0.5, 1, 2, 5}, plus 0.1 × a linear kernel) and a gradient  al. 2018, §4–5)
               penalty on the MMD witness in place of weight clipping and the autoencoder;
               DCGAN generator. Without the linear part (Li et al.'s Gaussian mixture, or
-              the RQ mixture alone: median feature distance 233, witness gradient norm
-              0.06) the critic's features drifted apart until every kernel was flat and
-              the generator kept a lattice (datasets/README.md).
+              the RQ mixture alone) the critic's features drifted apart until every
+              kernel was flat and the generator kept a lattice (datasets/README.md).
 ``dcgan``     all-convolutional generator of transposed convolutions + batch norm + ReLU,  Radford et al.
               discriminator of strided convolutions + LeakyReLU(0.2), non-saturating        2016, §3
               cross-entropy loss, Adam(2e-4, 0.5)
@@ -48,6 +47,8 @@ from typing import Callable, Mapping
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ganprint.gradient_penalty import gradient_penalty, interpolate
 
 Z_DIM = 128
 
@@ -214,16 +215,6 @@ class SNCritic(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------ losses
-def _interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    alpha = torch.rand(len(real), 1, 1, 1)
-    return (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
-
-
-def _gradient_penalty(value: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
-    grad, = torch.autograd.grad(value.sum(), point, create_graph=True)
-    return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
-
-
 def _sq_dist(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Pairwise squared Euclidean distances (twice differentiable, unlike ``torch.cdist``)."""
     return (x.pow(2).sum(1, keepdim=True) + y.pow(2).sum(1) - 2 * x @ y.T).clamp_min(0)
@@ -273,8 +264,8 @@ class Family:
 
 def _progan_d(D, real, fake, fake2):
     d_real, d_fake = D(real), D(fake.detach())
-    point = _interpolate(real, fake)
-    return d_fake.mean() - d_real.mean() + 10 * _gradient_penalty(D(point), point) + 1e-3 * d_real.pow(2).mean()
+    point = interpolate(real, fake)
+    return d_fake.mean() - d_real.mean() + 10 * gradient_penalty(D(point), point) + 1e-3 * d_real.pow(2).mean()
 
 
 def _wgan_g(D, real, fake, fake2):
@@ -305,8 +296,8 @@ def _cramer_d(D, real, fake, fake2):
     fake, fake2 = fake.detach(), fake2.detach()
     h_fake2 = D(fake2)
     surrogate = (_cramer_critic(D, real, h_fake2) - _cramer_critic(D, fake, h_fake2)).mean()
-    point = _interpolate(real, fake)
-    return -surrogate + 10 * _gradient_penalty(_cramer_critic(D, point, h_fake2), point)
+    point = interpolate(real, fake)
+    return -surrogate + 10 * gradient_penalty(_cramer_critic(D, point, h_fake2), point)
 
 
 def _cramer_g(D, real, fake, fake2):
@@ -317,10 +308,10 @@ def _cramer_g(D, real, fake, fake2):
 
 def _mmd_d(D, real, fake, fake2):
     f_real, f_fake = D(real), D(fake.detach())
-    point = _interpolate(real, fake)
+    point = interpolate(real, fake)
     f_point = D(point)
     witness = (_kernel_mean(f_point, f_real.detach()) - _kernel_mean(f_point, f_fake.detach()))
-    return -_mmd2(f_real, f_fake) + 1.0 * _gradient_penalty(witness, point)
+    return -_mmd2(f_real, f_fake) + 1.0 * gradient_penalty(witness, point)
 
 
 def _kernel_mean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

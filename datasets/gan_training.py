@@ -11,9 +11,9 @@ options change how it is trained, for every family alike: ``augment``, a DiffAug
 overrides the family's own (ProGAN keeps one at 0.999, the others none). A third, ``precision``,
 changes only how the arithmetic is done: ``"bf16"`` runs every forward pass of training under
 bfloat16 autocast on channels-last tensors (the weights, the optimiser and the losses stay float32):
-1.5-2.4x faster than float32 on a CPU with bfloat16 matrix units (AMX or AVX512-BF16; measured in
-``tests/perf/test_perf_zoo.py`` and docs/results/stega), slower on one without, and not free (a
-GAN may need more iterations to learn the same detail). Sampling is always float32. ``lr`` and
+faster than float32 on a CPU with bfloat16 matrix units (AMX or AVX512-BF16), slower on one
+without, and not free (a GAN may need more iterations to learn the same detail); timings in
+``tests/perf/test_perf_zoo.py`` and docs/results/stega. Sampling is always float32. ``lr`` and
 ``betas`` replace the family's Adam settings, e.g. the two time-scale update rule (Heusel et al.
 2017: a critic learning faster than its generator), which keeps sngan's spectrally normalised
 critic from stalling at 64×64 (docs/results/stega).
@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ganprint.cache import without_defaults
 from ganprint.datasets.gan_augment import AugmentedDiscriminator, parse_policy
 from ganprint.datasets.gan_families import FAMILIES, Z_DIM
 from ganprint.datasets.realset import sample_crops
@@ -86,11 +87,7 @@ class GeneratorConfig:
     def as_dict(self) -> dict:
         """The fields, without the training-recipe options left at their defaults (so configs
         written before those options existed, e.g. in the shipped manifest, still compare equal)."""
-        d = asdict(self)
-        for key, default in RECIPE_DEFAULTS.items():
-            if d[key] == default:
-                del d[key]
-        return d
+        return without_defaults(asdict(self), RECIPE_DEFAULTS)
 
 
 RECIPE_DEFAULTS = {"augment": "", "ema": None, "precision": "", "lr": None, "betas": None}

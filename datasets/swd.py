@@ -17,38 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ganprint import pyramid
+
 NEIGHBOURHOOD = 7
 MIN_RESOLUTION = 16
-_KERNEL = np.array([1, 4, 6, 4, 1], np.float32) / 16
-
-
-def _blur(x: np.ndarray) -> np.ndarray:
-    """Separable binomial blur of (N, C, H, W) with reflected borders."""
-    pad = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)), mode="reflect")
-    rows = sum(_KERNEL[i] * pad[:, :, i:i + x.shape[2], :] for i in range(5))
-    return sum(_KERNEL[i] * rows[:, :, :, i:i + x.shape[3]] for i in range(5))
-
-
-def _downsample(x: np.ndarray) -> np.ndarray:
-    return _blur(x)[:, :, ::2, ::2]
-
-
-def _upsample(x: np.ndarray) -> np.ndarray:
-    up = np.zeros((*x.shape[:2], x.shape[2] * 2, x.shape[3] * 2), np.float32)
-    up[:, :, ::2, ::2] = x
-    return _blur(up) * 4
 
 
 def laplacian_pyramid(images: np.ndarray) -> list[np.ndarray]:
     """uint8 (N, H, W, 3) → float32 levels (N, 3, h, w), finest first, down to 16×16."""
-    x = images.transpose(0, 3, 1, 2).astype(np.float32)
-    levels = []
-    while x.shape[2] > MIN_RESOLUTION:
-        small = _downsample(x)
-        levels.append(x - _upsample(small))
-        x = small
-    levels.append(x)
-    return levels
+    return pyramid.laplacian_pyramid(images.transpose(0, 3, 1, 2).astype(np.float32), MIN_RESOLUTION, "reflect")
 
 
 def _descriptors(level: np.ndarray, patches_per_image: int, rng: np.random.Generator) -> np.ndarray:

@@ -84,7 +84,7 @@ def test_cached_fit_is_loaded_not_retrained(monkeypatch) -> None:
     X, y = synthetic_sources(12, 16)
     quick = {**QUICK, "cache": True}
     first = CNNAttributor(**quick).fit(X, y)
-    monkeypatch.setattr(CNNAttributor, "_train", lambda *a, **k: pytest.fail("retrained a cached fit"))
+    monkeypatch.setattr(CNNAttributor, "_train_network", lambda *a, **k: pytest.fail("retrained a cached fit"))
     second = CNNAttributor(**quick).fit(X, y)
     assert second.fit_key_ == first.fit_key_
     assert np.array_equal(first.predict_proba(X), second.predict_proba(X))

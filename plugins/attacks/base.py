@@ -11,7 +11,7 @@ attribute ``strength_param`` applies that one strength to every image.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -57,6 +57,13 @@ class ImageAttack(Attack):
         for i, image in enumerate(X):
             out[i] = self._attack_image(image, rng)
         return out
+
+    def set_params(self, **params: Any) -> "ImageAttack":
+        """``Parametrised.set_params``, refusing with ``ValueError`` any value ``__init__`` refuses,
+        before anything changes."""
+        if set(params) <= set(self._param_names()):
+            type(self)(**{**self.get_params(deep=False), **params})
+        return super().set_params(**params)
 
     @abstractmethod
     def _attack_image(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     test = dataset.load("test")
     X_test, y_test = test.images, test.labels
     size = dataset.image_size
-    overrides: dict[str, Any] = {"random_state": args.seed}
+    overrides: dict[str, Any] = {"random_state": args.seed, "progress": True}
     if args.max_epochs is not None:
         overrides["max_epochs"] = args.max_epochs
     if args.width is not None:

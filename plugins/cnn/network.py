@@ -23,22 +23,25 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ganprint.pyramid import BINOMIAL
 
 BANDS = ("full", "low", "high")
 PATCH_SIZES = (6, 16, 36, 76)
 LEAK = 0.2
 # The Laplacian band of a photograph spreads over about an eighth of the image's range; scaling it
-# back keeps the first layer's inputs, and so its gradients, comparable to the low band's. Without
-# it the H-f networks sat at chance for many epochs (zoo:smoke/seeds, patience 10: 57% → 100% at 8×8).
+# back keeps the first layer's inputs, and so its gradients, comparable to the low band's
+# (what it changed: docs/results/cnn/README.md).
 HIGH_BAND_GAIN = 8.0
 
 
 def _binomial_kernel() -> torch.Tensor:
-    row = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
-    kernel = torch.outer(row, row) / 256.0
+    """The 5×5 binomial filter of :mod:`ganprint.pyramid`, one per colour channel."""
+    kernel = torch.from_numpy(np.outer(BINOMIAL, BINOMIAL)).float()
     return kernel.expand(3, 1, 5, 5).clone()
 
 
@@ -49,7 +52,10 @@ def _log2(n: int, what: str) -> int:
 
 
 class GaussianPyramid(nn.Module):
-    """Fixed front end: the low band at ``resolution`` or its Laplacian (residual) band."""
+    """Fixed front end: the low band at ``resolution`` or its Laplacian (residual) band.
+
+    The torch counterpart of :func:`ganprint.pyramid.laplacian_pyramid`'s REDUCE and EXPAND, part
+    of the network so that it runs on the network's device and exports to ONNX."""
 
     def __init__(self, image_size: int, resolution: int, band: str) -> None:
         super().__init__()

@@ -4,9 +4,10 @@ The paper keeps the 10% of generated test images most similar to the real datase
 (1-nearest-neighbour similarity). LPIPS needs ImageNet-trained backbone weights, which cannot ship.
 Here the distance is the Normalised Laplacian Pyramid Distance (NLPD; Laparra, Ballé, Berardino and
 Simoncelli 2016), simplified: the luminance of each image is decomposed into a Laplacian pyramid
-(5×5 binomial filter) down to 4×4; each band is divided by a local amplitude estimate (a constant
-plus the 3×3 mean of the band's absolute values), which mimics the divisive normalisation of early
-vision; the distance is the mean over bands of the root-mean-square difference.
+(5×5 binomial filter, :mod:`ganprint.pyramid`) down to 4×4; each band is divided by a local
+amplitude estimate (a constant plus the 3×3 mean of the band's absolute values), which mimics the
+divisive normalisation of early vision; the distance is the mean over bands of the root-mean-square
+difference.
 
 Why NLPD: it is a perceptual metric of the same purpose as LPIPS (agreement with human similarity
 judgements, where it is on par with MS-SSIM and far above pixel MSE), it has no learned weights, and
@@ -18,34 +19,25 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import convolve1d
 
-BINOMIAL = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+from ganprint.pyramid import laplacian_pyramid
+
 LUMA = np.array([0.299, 0.587, 0.114])
 AMPLITUDE_FLOOR = 0.05
+COARSEST = 4  # the pyramid goes down to 4×4
 
 
-def _blur(x: np.ndarray) -> np.ndarray:
-    return convolve1d(convolve1d(x, BINOMIAL, axis=1, mode="reflect"), BINOMIAL, axis=2, mode="reflect")
-
-
-def _expand(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    up = np.zeros(shape)
-    up[:, ::2, ::2] = x
-    return 4.0 * _blur(up)
+def _local_mean(x: np.ndarray) -> np.ndarray:
+    """3×3 mean over the last two axes (border sample repeated)."""
+    box = np.ones(3) / 3
+    return convolve1d(convolve1d(x, box, axis=1, mode="reflect"), box, axis=2, mode="reflect")
 
 
 def nlpd_features(images: np.ndarray) -> list[np.ndarray]:
     """Per pyramid band, (N, n_coefficients) normalised Laplacian coefficients of uint8 RGB images."""
     x = (np.asarray(images, dtype=np.float64) / 255.0) @ LUMA
-    bands = []
-    while min(x.shape[1:]) > 4:
-        low = _blur(x)[:, ::2, ::2]
-        band = x - _expand(low, x.shape)
-        local = convolve1d(convolve1d(np.abs(band), np.ones(3) / 3, axis=1, mode="reflect"),
-                           np.ones(3) / 3, axis=2, mode="reflect")
-        bands.append((band / (AMPLITUDE_FLOOR + local)).reshape(len(x), -1))
-        x = low
-    bands.append(x.reshape(len(x), -1))
-    return bands
+    *bands, residual = laplacian_pyramid(x, COARSEST, border="symmetric")
+    features = [(band / (AMPLITUDE_FLOOR + _local_mean(np.abs(band)))).reshape(len(x), -1) for band in bands]
+    return features + [residual.reshape(len(x), -1)]
 
 
 def nlpd(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -22,12 +22,11 @@ make it faster without changing the result: the four windows' local means share 
 sums (:func:`min_local_energy`); the gray mix is taken on the filtered wavelet coefficients, so one
 inverse transform replaces three (the inverse transform is linear); and each level of the separable
 2-D transform runs as two 1-D PyWavelets passes along the contiguous last axis with a transpose
-between them (:func:`forward_level`), because a pass along the strided row axis costs about 2.5
-times one along the last axis.
+between them (:func:`forward_level`), because a pass along the strided row axis is slower.
 
-At 256×256 this single-process code is transform-bound (PyWavelets' 1-D convolutions are most of
-its time), so ``workers=k`` splits a batch into k parts computed in k processes, for k CPU cores;
-the result is the same array.
+``workers=k`` splits a batch into k parts computed in k processes, for k CPU cores, which pays
+where the wavelet transforms themselves dominate (large images); the result is the same array.
+Timings: docs/results/prnu/README.md.
 """
 from __future__ import annotations
 

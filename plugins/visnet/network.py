@@ -7,7 +7,7 @@
   image's size; the logit of source y is the correlation index of the image fingerprint and the
   model fingerprint of y, divided by a temperature;
 - :class:`ReconstructionCritic` D_rec, the discriminator of the adversarial reconstruction loss,
-  trained with gradient penalty (WGAN-GP, Gulrajani et al. 2017).
+  trained with gradient penalty (WGAN-GP, Gulrajani et al. 2017; :mod:`ganprint.gradient_penalty`).
 
 Images are float tensors (N, 3, H, W) in [−1, 1] (``ganprint.training.to_tensor``).
 """
@@ -89,11 +89,3 @@ class ReconstructionCritic(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.score(self.features(x).flatten(1)).squeeze(1)
 
-
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP's term: (‖∇D(x̂)‖ − 1)² on random interpolations x̂ of real and fake images."""
-    alpha = torch.rand(len(real), 1, 1, 1, generator=generator).to(real.device)
-    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    grad, = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
-    return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()

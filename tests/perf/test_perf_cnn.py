@@ -25,7 +25,7 @@ SIZES = [32, 64]
 def fitted(request, tmp_path_factory):
     size = request.param
     X, y = synthetic_sources(N_IMAGES // 4, size, n_generated=3)
-    method = CNNAttributor(max_epochs=1, val_fraction=0.0, cache=False, progress=False).fit(X[::8], y[::8])
+    method = CNNAttributor(max_epochs=1, validation_fraction=0.0, cache=False, progress=False).fit(X[::8], y[::8])
     path = export_method(method, X[:2], tmp_path_factory.mktemp("onnx") / f"cnn{size}.onnx")
     return size, X, method, path
 
@@ -53,6 +53,6 @@ def test_training_epoch(benchmark, size: int) -> None:
     benchmark.extra_info["images_per_round"] = N_TRAIN
     X, y = synthetic_sources(N_TRAIN // 4, size, n_generated=3)
     method = benchmark.pedantic(
-        lambda: CNNAttributor(max_epochs=1, val_fraction=0.0, cache=False, progress=False).fit(X, y),
+        lambda: CNNAttributor(max_epochs=1, validation_fraction=0.0, cache=False, progress=False).fit(X, y),
         rounds=1, iterations=1)
     assert method.history_["epochs"] == 1
