@@ -48,7 +48,10 @@ METADATA_KEY = "ganprint"
 def data_hash(X: np.ndarray, y: np.ndarray | None = None) -> str:
     """A short hash of training images (shape, dtype, bytes) and, if given, their labels."""
     digest = hashlib.sha256(f"{X.shape}{X.dtype}".encode())
-    digest.update(np.ascontiguousarray(X).tobytes())
+    if hasattr(X, "content_key"):  # images read on demand (ganprint.lazy_images): what they are, unread
+        digest.update(f"lazy\0{X.content_key()}".encode())
+    else:
+        digest.update(np.ascontiguousarray(X).tobytes())
     if y is not None:
         digest.update("\0".join(map(str, np.asarray(y).tolist())).encode())
     return digest.hexdigest()[:16]

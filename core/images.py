@@ -10,6 +10,12 @@ def check_images(X: object, *, name: str = "X") -> np.ndarray:
     The message says what was expected and what was given, so a grayscale batch, a float batch
     or a single image are each told apart.
     """
+    from ganprint.lazy_images import LazyImages
+
+    if isinstance(X, LazyImages):  # read on demand; its shape and dtype say what it holds
+        if len(X) == 0:
+            raise ValueError(f"{name} is an empty batch")
+        return X
     if not isinstance(X, np.ndarray):
         raise ValueError(f"{name} must be a numpy uint8 array of shape (N, H, W, 3); got {type(X).__name__}")
     if X.dtype != np.uint8:

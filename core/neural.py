@@ -61,6 +61,7 @@ import torch
 from ganprint.fitted_cache import cached_fit
 from ganprint.images import check_images, check_same_size
 from ganprint.interfaces import Attributor, check_is_fitted, check_known_labels
+from ganprint.lazy_images import take
 from ganprint.seeding import seed_everything
 from ganprint.training import History, device, predict_batched, stratified_validation, train_epochs
 
@@ -90,6 +91,9 @@ class NeuralAttributor(Attributor):
     """An Attributor whose ``fit`` trains a network; see the module for what it owns."""
 
     plugin_id: ClassVar[str] = ""
+    # fit and fine_tune take images read on demand (ganprint.lazy_images.LazyImages) and read a
+    # minibatch at a time, so the protocol streams the training split instead of loading it.
+    streams_images: ClassVar[bool] = True
     # Part of the fitted-weights key: a subclass raises it when training changes for the same parameters.
     training_version: ClassVar[int] = 1
     # Hyperparameters that do not change the fitted weights; fine_tune_epochs enters a fine-tune's key.
@@ -170,7 +174,8 @@ class NeuralAttributor(Attributor):
         fitted-weights cache) and set the fitted state."""
         targets = np.searchsorted(classes, y).astype(np.int64)
         is_val = stratified_validation(y, self.validation_fraction, self.random_state)
-        split = TrainingSplit(X[~is_val], targets[~is_val], X[is_val], targets[is_val])
+        train_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+        split = TrainingSplit(take(X, train_rows), targets[train_rows], take(X, val_rows), targets[val_rows])
         params = {k: v for k, v in self.get_params(deep=False).items() if k not in self.NOT_IN_KEY}
         params["training_version"] = self.training_version
         if start_key is not None:

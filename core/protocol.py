@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from ganprint import metrics
 from ganprint.dataset import Batch, Dataset
 from ganprint.interfaces import REAL, Attack, Attributor, Detector, FingerprintDecoder
+from ganprint.lazy_images import LazyImages, TrainingAttack, readable
 from ganprint.seeding import seed_everything
 
 REJECTION_ACCEPT = 0.95
@@ -69,16 +70,32 @@ def fit_method(
     method = factory() if start_from is None else copy.deepcopy(start_from)
     if not hasattr(method, "fit"):
         return method
-    train = dataset.load("train", sources)
-    images = train.images
-    if train_attack is not None:
-        images = train_attack(images, attack_rng(seed, attack_name, "train"))
+    images, labels = training_images(method, dataset, sources, seed, train_attack, attack_name)
     seed_everything(seed)
     step = "fit" if start_from is None else "fine_tune"
-    fitted = getattr(method, step)(images, train.labels)
+    fitted = getattr(method, step)(images, labels)
     if fitted is not method:
         raise TypeError(f"{type(method).__name__}.{step} must return self")
     return method
+
+
+def training_images(method: object, dataset: Dataset, sources: list[str] | None, seed: int,
+                    train_attack: Attack | None, attack_name: str) -> tuple[Any, np.ndarray]:
+    """The train split's images and labels as ``method`` takes them: read on demand when it
+    ``streams_images`` (:class:`ganprint.lazy_images.LazyImages`), else loaded in memory.
+
+    A training-time attack is applied to each image with a generator seeded from the run seed,
+    the attack and the image's id, the same in both cases."""
+    attack = None if train_attack is None else TrainingAttack(train_attack, attack_name, seed)
+    if getattr(method, "streams_images", False):
+        records = readable(dataset, dataset.select("train", sources))
+        if not records:
+            raise ValueError(f"dataset {dataset.name!r} has no readable train images"
+                             + (f" of sources {list(sources)}" if sources else ""))
+        return LazyImages(dataset, records, attack), np.array([r.source for r in records], dtype=str)
+    train = dataset.load("train", sources)
+    images = train.images if attack is None else attack(train.images, train.ids)
+    return images, train.labels
 
 
 def can_fine_tune(method: object) -> bool:

@@ -23,7 +23,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -66,6 +66,40 @@ def batch_indices(n: int, batch_size: int, seed: int, epoch: int) -> Iterator[np
     order = np.random.default_rng([seed, epoch]).permutation(n)
     for start in range(0, n, batch_size):
         yield order[start:start + batch_size]
+
+
+def minibatches(arrays: Sequence[Any], batch_size: int, seed: int, epoch: int
+                ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+    """The (indices, parts) of each minibatch of one epoch (:func:`batch_indices`).
+
+    Arrays that read their images from files when indexed (``reads_files``, e.g.
+    :class:`ganprint.lazy_images.LazyImages` over a folder) are read by a ``DataLoader`` worker
+    process, one batch ahead of the training step; the batches are the same either way."""
+    indices = list(batch_indices(len(arrays[0]), batch_size, seed, epoch))
+    if not any(getattr(a, "reads_files", False) for a in arrays):
+        for idx in indices:
+            yield idx, [a[idx] for a in arrays]
+        return
+    loader = torch.utils.data.DataLoader(_Minibatches(arrays, indices), batch_size=None, shuffle=False,
+                                         num_workers=1, collate_fn=_as_read, prefetch_factor=2)
+    yield from zip(indices, loader)
+
+
+class _Minibatches(torch.utils.data.Dataset):
+    """Minibatch ``i`` of an epoch, read in a DataLoader worker."""
+
+    def __init__(self, arrays: Sequence[Any], indices: list[np.ndarray]) -> None:
+        self.arrays, self.indices = arrays, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> list[np.ndarray]:
+        return [a[self.indices[i]] for a in self.arrays]
+
+
+def _as_read(parts: list[np.ndarray]) -> list[np.ndarray]:
+    return parts
 
 
 def sample_indices(n: int, batch_size: int, seed: int, iteration: int) -> np.ndarray:
@@ -176,8 +210,8 @@ def train_epochs(
         for epoch in range(max_epochs):
             sums: dict[str, float] = {}
             count = 0
-            for idx in batch_indices(n, batch_size, seed, epoch):
-                logged = step(prepare([a[idx] for a in arrays]))
+            for idx, parts in minibatches(arrays, batch_size, seed, epoch):
+                logged = step(prepare(parts))
                 for k, v in logged.items():
                     sums[k] = sums.get(k, 0.0) + float(v) * len(idx)
                 count += len(idx)

@@ -8,13 +8,21 @@ from ganprint import Attributor, check_is_fitted
 from ganprint.images import check_images, check_same_size
 
 
-def flatten_pixels(X: np.ndarray) -> np.ndarray:
-    """(N, H, W, 3) uint8 → (N, H·W·3) float32 in [0, 1]."""
-    return X.reshape(len(X), -1).astype(np.float32) / 255.0
+def flatten_pixels(X: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """(N, H, W, 3) uint8 → (N, H·W·3) float32 in [0, 1], converted ``chunk`` images at a time, so
+    that images read on demand (:class:`ganprint.lazy_images.LazyImages`) are held only as these
+    features, never as a whole uint8 copy beside them."""
+    features = np.empty((len(X), int(np.prod(X.shape[1:]))), np.float32)
+    for start in range(0, len(X), chunk):
+        part = np.asarray(X[start:start + chunk])
+        features[start:start + len(part)] = part.reshape(len(part), -1).astype(np.float32) / 255.0
+    return features
 
 
 class PixelAttributor(Attributor):
     """An Attributor whose subclass builds a scikit-learn classifier in ``_make_model``."""
+
+    streams_images = True  # fit reads its images a chunk at a time into pixel features
 
     def _make_model(self):  # pragma: no cover - abstract in spirit
         raise NotImplementedError

@@ -7,11 +7,15 @@ when benchmarks are timed) and measures, each in a fresh process:
 
 - indexing: ``FolderDataset(PATH)`` (listing, headers only, in threads);
 - decoding: every image of every split read batch by batch (256 per batch), with 1 and 2
-  decoding threads.
+  decoding threads;
+- one epoch of ``cnn`` (default network, one thread) through ``ganprint.protocol.fit_method``, which
+  streams the train split from the files (a DataLoader worker decodes one batch ahead);
+- scoring: that one-epoch ``cnn`` on every test image, batch by batch.
 
 Each prints images per second and peak RSS: that of the process after indexing (from its value
-with ganprint and OpenCV imported), and how much decoding added to it, which must not grow with the
-number of images (batch by batch: at most four batches' worth).
+with ganprint and OpenCV imported), and how much decoding, fitting or scoring added to it, which
+must not grow with the number of images (batch by batch: at most four batches' worth of images,
+plus the network's training memory for a fit).
 The default test run builds and measures only the 200-image folder, once.
 """
 from __future__ import annotations
@@ -32,6 +36,12 @@ SOURCES = ["real", "gen0", "gen1", "gen2", "gen3"]
 BATCH = 256
 # decoding holds the batch being read, the one the caller still has, and the allocator's slack
 DECODING_MEMORY_LIMIT_MB = 4 * BATCH * SIDE * SIDE * 3 / 2**20
+# a cnn epoch also holds the network's activations: 32 images a training step, 256 a scoring batch
+# (16 channels at 128 px are 256 MB per layer there), whatever the number of images
+FIT_MEMORY_LIMIT_MB = DECODING_MEMORY_LIMIT_MB + 1500
+# what a fit or scoring may add going from the smallest folder to a larger one (peak RSS)
+GROWTH_LIMIT_MB = DECODING_MEMORY_LIMIT_MB
+_added: dict[tuple[str, int], float] = {}
 
 CHILD = """
 import json, resource, sys, time
@@ -53,8 +63,25 @@ if task == "decode":
         for batch in dataset.batches(split, %d):
             n += len(batch)
     result.update(images=n, seconds=time.perf_counter() - start, rss_decoded_mb=peak_mb())
+if task in ("fit", "score"):
+    from functools import partial
+    import torch
+    from ganprint import protocol
+    from ganprint.plugins.cnn.attributor import CNNAttributor
+    torch.set_num_threads(1)
+    result["rss_indexed_mb"] = peak_mb()  # with torch loaded
+    start = time.perf_counter()
+    cnn = protocol.fit_method(partial(CNNAttributor, max_epochs=1, cache=False), dataset, seed=0)
+    result.update(images=len(dataset.select("train")), seconds=time.perf_counter() - start, rss_decoded_mb=peak_mb())
+    if task == "score":
+        start = time.perf_counter()
+        n = 0
+        for batch in dataset.batches("test", %d):
+            cnn.predict_proba(batch.images)
+            n += len(batch)
+        result.update(images=n, seconds=time.perf_counter() - start, rss_decoded_mb=peak_mb())
 print(json.dumps(result))
-""" % BATCH
+""" % (BATCH, BATCH)
 
 
 def write_images(root: Path, n: int) -> Path:
@@ -92,7 +119,7 @@ def _run(benchmark, folders, n: int, task: str, workers: int) -> dict:
     benchmark.extra_info.update(result)
     print(f"\n{task} n={n} workers={workers}: {result['images_per_second']:.0f} images/s, "
           f"peak RSS {result['rss_indexed_mb']:.0f} MB after indexing (from {result['rss_before_mb']:.0f} MB)"
-          + (f", {result['rss_decoded_mb'] - result['rss_indexed_mb']:.0f} MB more while decoding"
+          + (f", {result['rss_decoded_mb'] - result['rss_indexed_mb']:.0f} MB more while {task}"
              if "rss_decoded_mb" in result else ""))
     return result
 
@@ -101,6 +128,17 @@ def _run(benchmark, folders, n: int, task: str, workers: int) -> dict:
 def test_indexing(benchmark, folders, n: int) -> None:
     result = _run(benchmark, folders, n, "index", 1)
     assert result["images"] == n
+
+
+@pytest.mark.parametrize("task", ["fit", "score"])
+@pytest.mark.parametrize("n", SIZES)
+def test_one_epoch_of_cnn_and_scoring(benchmark, folders, n: int, task: str) -> None:
+    result = _run(benchmark, folders, n, task, 1)
+    added = _added[(task, n)] = result["rss_decoded_mb"] - result["rss_indexed_mb"]
+    assert added < FIT_MEMORY_LIMIT_MB
+    smallest = _added.get((task, SIZES[0]))
+    if n != SIZES[0] and smallest is not None:
+        assert added - smallest < GROWTH_LIMIT_MB, f"{task}: {added:.0f} MB at {n} images, {smallest:.0f} at {SIZES[0]}"
 
 
 @pytest.mark.parametrize("workers", [1, 2])
