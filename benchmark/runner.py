@@ -31,7 +31,7 @@ from ganprint.dataset import Dataset, SkippedImage
 from ganprint.registry import Registry
 
 NO_ATTACK = "none"
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: training-time attacks seeded per image (ganprint.lazy_images)
 
 
 @dataclass
