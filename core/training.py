@@ -130,10 +130,19 @@ def stratified_validation(y: np.ndarray, fraction: float, seed: int) -> np.ndarr
     return mask
 
 
+# At most this many pixels per inference batch (256 images of 64×64): a network's activations grow
+# with it, so large images go through in smaller batches and memory does not grow with image size.
+INFERENCE_PIXELS = 2 ** 20
+
+
 @torch.no_grad()
 def predict_batched(fn: Callable[[torch.Tensor], torch.Tensor], images: np.ndarray,
                     batch_size: int = 256) -> np.ndarray:
-    """Apply ``fn`` to uint8 images in batches (in eval mode by the caller); concatenated numpy."""
+    """Apply ``fn`` to uint8 images in batches (in eval mode by the caller); concatenated numpy.
+
+    A batch holds at most ``batch_size`` images and :data:`INFERENCE_PIXELS` pixels."""
+    height, width = int(images.shape[1]), int(images.shape[2])
+    batch_size = max(1, min(batch_size, INFERENCE_PIXELS // (height * width)))
     outs = [fn(to_tensor(images[i:i + batch_size])).cpu().numpy() for i in range(0, len(images), batch_size)]
     return np.concatenate(outs)
 
