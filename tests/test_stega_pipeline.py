@@ -39,6 +39,24 @@ def test_zoo_stega_records_the_publishers_bits_and_none_for_real(smoke):
     assert again.content_hash() == dataset.content_hash()
 
 
+@pytest.mark.parametrize("entry", ["dataset-*.npz", "crops-*.npy"])
+def test_a_zeroed_stega_cache_file_is_reported_and_rebuilt_not_used(smoke, entry, capsys):
+    pipeline, p = smoke
+    dataset = pipeline.stega_dataset("smoke", progress=False)
+    (path, *_) = sorted(pipeline.work_dir(p).glob(entry))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:] = bytes(len(data) - len(data) // 2)
+    path.write_bytes(bytes(data))
+    family = path.stem.removeprefix("crops-")
+    if entry.startswith("crops"):
+        crops = pipeline.fingerprinted_crops(p, family, pipeline.steganography_model(p, progress=False))
+        assert crops[len(crops) // 2:].any()
+    again = pipeline.stega_dataset("smoke", progress=False)
+    assert f"cached file {path} does not match its recorded sha256" in capsys.readouterr().err
+    assert again.content_hash() == dataset.content_hash()
+    assert path.exists()  # built again
+
+
 def test_fingerprinted_crops_differ_from_clean_ones_and_are_cached(smoke):
     from ganprint.datasets.gan_training import training_crops
 

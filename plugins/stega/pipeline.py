@@ -11,14 +11,18 @@
 Every step is cached under ``cache_dir("stega", ...)`` keyed by the preset's config: fingerprinted
 crops as ``.npy``, GAN training through resumable checkpoints (keyed without the iteration count, so
 a longer run continues a shorter one), generator weights as safetensors with a sha256 manifest, and
-the sampled dataset as one ``.npz`` written atomically. The generators of the ``default`` (64 px)
+the sampled dataset as one ``.npz``. The ``.npy`` and ``.npz`` files are written atomically and
+sealed with their sha256 (``ganprint.cache.seal``); one that fails its check is reported in one line
+and built again. The generators of the ``default`` (64 px)
 and ``small`` (32 px) presets ship in ``plugins/stega/weights/gans/<preset>/``, so building
 ``zoo:stega`` or ``zoo:stega:small`` needs no training.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -26,8 +30,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ganprint.atomic import write_text
-from ganprint.cache import cache_dir, config_key
+from ganprint.atomic import atomic_path, write_text
+from ganprint.cache import CacheEntryError, cache_dir, config_key, discard, read_sealed, seal
 from ganprint.dataset import SPLITS, ArrayDataset
 from ganprint.interfaces import REAL
 from ganprint.plugins.stega.database import FingerprintDatabase
@@ -183,10 +187,32 @@ def generator_config(p: StegaPreset, family: str, iterations: int | None = None)
                            **p.adam_of(family))
 
 
-def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, array, allow_pickle=False)
-    os.replace(tmp, path)
+def _save_sealed(path: Path, save) -> None:
+    """Write ``path`` atomically with ``save(file)`` and seal it with its sha256."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        save(file)
+    seal(path)
+
+
+def _read_sealed_npz(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of a sealed ``.npy``/``.npz`` cache file (an ``.npy`` as ``{"array": ...}``), or
+    None, after one line on stderr, when it is missing or fails its check (it is then removed)."""
+    if not path.exists():
+        return None
+    try:
+        data = read_sealed(path)
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return {"array": loaded}
+        with loaded:
+            return {k: loaded[k] for k in loaded.files}
+    except CacheEntryError as error:
+        print(f"ganprint: {error}; building it again", file=sys.stderr, flush=True)
+    except (ValueError, OSError, KeyError) as error:
+        print(f"ganprint: cached file {path} cannot be read ({type(error).__name__}: {error}); building it again",
+              file=sys.stderr, flush=True)
+    discard(path)
+    return None
 
 
 def fingerprinted_crops(p: StegaPreset, family: str, model: StegaModel) -> np.ndarray:
@@ -194,10 +220,11 @@ def fingerprinted_crops(p: StegaPreset, family: str, model: StegaModel) -> np.nd
     from ganprint.datasets.gan_training import training_crops
 
     path = work_dir(p) / f"crops-{family}.npy"
-    if path.exists():
-        return np.load(path, allow_pickle=False)
+    cached = _read_sealed_npz(path)
+    if cached is not None:
+        return cached["array"]
     stego = embed(model.encoder, training_crops(generator_config(p, family)), database(p).fingerprints[family])
-    _atomic_save_npy(path, stego)
+    _save_sealed(path, lambda file: np.save(file, stego, allow_pickle=False))
     return stego
 
 
@@ -418,19 +445,17 @@ def stega_dataset(name: str = "default", progress: bool = True) -> ArrayDataset:
     """The ``zoo:stega`` dataset of preset ``name``, built once and cached."""
     p = preset(name)
     path = work_dir(p) / f"dataset-{config_key(p.as_dict())}.npz"
-    if path.exists():
-        with np.load(path, allow_pickle=False) as saved:
-            has_bits = saved["has_bits"]
-            bits = [row if marked else None for row, marked in zip(saved["bits"], has_bits)]
-            return ArrayDataset(f"zoo:stega:{p.name}", saved["images"], saved["labels"].tolist(),
-                                saved["splits"].tolist(), bits=bits)
+    saved = _read_sealed_npz(path)
+    if saved is not None:
+        bits = [row if marked else None for row, marked in zip(saved["bits"], saved["has_bits"])]
+        return ArrayDataset(f"zoo:stega:{p.name}", saved["images"], saved["labels"].tolist(),
+                            saved["splits"].tolist(), bits=bits)
     dataset = build_dataset(p, progress)
     records = dataset.records()
     n_bits = p.stega.n_bits
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, images=dataset.images, labels=np.array([r.source for r in records]),
-             splits=np.array([r.split for r in records]),
-             bits=np.array([r.bits if r.bits is not None else (0,) * n_bits for r in records], np.uint8),
-             has_bits=np.array([r.bits is not None for r in records]))
-    os.replace(tmp, path)
+    arrays = dict(images=dataset.images, labels=np.array([r.source for r in records]),
+                  splits=np.array([r.split for r in records]),
+                  bits=np.array([r.bits if r.bits is not None else (0,) * n_bits for r in records], np.uint8),
+                  has_bits=np.array([r.bits is not None for r in records]))
+    _save_sealed(path, lambda file: np.savez(file, **arrays))
     return dataset
