@@ -144,3 +144,17 @@ def test_a_worker_that_sees_other_data_gives_err_cells(tmp_path: Path) -> None:
                                executor=executor, dataset_spec=f"folder:{folder}")
     assert all(not c.ok for c in result.cells)
     assert "DatasetMismatch" in result.cells[0].error and "the copies differ" in result.cells[0].error
+
+
+def test_executor_ray_without_ray_is_exit_2_with_the_install_line(tmp_path: Path) -> None:
+    from conftest import run_bench
+
+    hidden = tmp_path / "no-ray"
+    (hidden / "ray").mkdir(parents=True)
+    (hidden / "ray" / "__init__.py").write_text("raise ImportError('No module named ray (hidden by the test)')\n")
+    folder = write_folder(tmp_path / "images", n_per_source=4)
+    result = run_bench("run", "--plugins", "knn", "--dataset", f"folder:{folder}", "--executor", "ray",
+                       "--store", str(tmp_path / "r.db"), pythonpath=hidden, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert 'pip install "ganprint[ray]"' in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
