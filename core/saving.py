@@ -22,8 +22,9 @@ encoded by its type:
 
 - ``None``, ``bool``, ``int``, ``float``, ``str``, and lists, tuples and ``str``-keyed dicts of
   encodable values: JSON;
-- numpy arrays: numeric and boolean ones in ``arrays.safetensors``, string ones as JSON lists;
-  numpy scalars as JSON with their dtype;
+- numpy arrays: numeric and boolean ones in ``arrays.safetensors`` (one laid out otherwise than in
+  C order, e.g. in Fortran order, comes back with its strides, so that matrix products sum in
+  the same order), string ones as JSON lists; numpy scalars as JSON with their dtype;
 - torch tensors: ``weights.safetensors``;
 - a torch module held by a learned attribute: its ``state_dict`` in ``weights.safetensors``. To load
   it, the detector must have ``_rebuild_modules(self) -> dict[str, torch.nn.Module]``, called once
@@ -163,7 +164,10 @@ def _encode_array(value: np.ndarray, where: str, blobs: _Blobs) -> Any:
     kind = value.dtype.kind
     if kind in "biuf":
         blobs.arrays[where] = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("="))
-        return {"$array": where}
+        # an array laid out otherwise than in C order (Fortran order, a strided view) comes back
+        # with the same strides: a matrix product sums it in another order otherwise
+        laid_out = not value.flags.c_contiguous and all(s > 0 and s % value.itemsize == 0 for s in value.strides)
+        return {"$array": where, "strides": list(value.strides)} if laid_out else {"$array": where}
     if kind in "US" or kind == "O" and all(isinstance(v, str) for v in value.flat):
         return {"$strings": value.tolist(), "dtype": value.dtype.str, "shape": list(value.shape)}
     raise SaveError(f"{where}: cannot save a numpy array of dtype {value.dtype}")
@@ -401,7 +405,7 @@ class _Decoder:
         if "$scalar" in value:
             return np.dtype(value["$scalar"]).type(value["value"])
         if "$array" in value:
-            return self.arrays[value["$array"]].copy()
+            return _with_strides(self.arrays[value["$array"]], value.get("strides"))
         if "$strings" in value:
             return np.array(value["$strings"], dtype=np.dtype(value["dtype"])).reshape(value["shape"])
         if "$tensor" in value:
@@ -424,6 +428,16 @@ class _Decoder:
         if not isinstance(obj, type) or not callable(getattr(obj, "get_params", None)):
             raise LoadError(f"the saved state names {path}, which is not an estimator class")
         return obj
+
+
+def _with_strides(array: np.ndarray, strides: list[int] | None) -> np.ndarray:
+    """A writable copy of ``array`` laid out in memory with ``strides`` (C order when None)."""
+    if strides is None or array.size == 0:
+        return array.copy()
+    span = sum((n - 1) * s for n, s in zip(array.shape, strides)) // array.itemsize + 1
+    out = np.lib.stride_tricks.as_strided(np.empty(span, array.dtype), array.shape, strides)
+    out[...] = array
+    return out
 
 
 def load_saved(path: Path | str, registry: Any = None) -> SavedDetector:
