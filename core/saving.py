@@ -50,6 +50,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -464,6 +465,7 @@ def load_saved(path: Path | str, registry: Any = None) -> SavedDetector:
         from safetensors.torch import load as load_tensors
 
         tensors = load_tensors(files[WEIGHTS])
+    _warn_other_library_versions(manifest, path)
     own_package = type(detector).__module__.split(".")[0]
     decode = _Decoder(arrays, tensors, tuple(dict.fromkeys((*ESTIMATOR_PACKAGES, own_package))))
     detector.set_params(**{k: decode(v) for k, v in manifest["params"].items()})
@@ -477,6 +479,19 @@ def load_saved(path: Path | str, registry: Any = None) -> SavedDetector:
     calibration = Calibration(thresholds["detection"], thresholds["rejection"], image["size"], image["fit"],
                               dataset["name"], dataset["content_hash"], manifest["seed"], dataset["sources"])
     return SavedDetector(detector, manifest["detector"]["name"], calibration, manifest)
+
+
+def _warn_other_library_versions(manifest: dict[str, Any], path: Path) -> None:
+    """Warn when a nested scikit-learn estimator was saved by another scikit-learn version: its
+    attributes are set as saved, and that version may have named or used them otherwise."""
+    saved = manifest.get("libraries", {}).get("scikit-learn")
+    if saved is None or '"$estimator": "sklearn.' not in json.dumps(manifest["state"]):
+        return
+    installed = _distribution_versions().get("scikit-learn")
+    if installed != saved:
+        warnings.warn(f"saved detector {path} holds a scikit-learn model saved with scikit-learn {saved}; "
+                      f"{installed} is installed, whose model may read those attributes otherwise",
+                      stacklevel=3)
 
 
 def _restore_modules(detector: Any, names: list[str], tensors: Mapping[str, Any], path: Path) -> None:

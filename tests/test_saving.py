@@ -55,6 +55,15 @@ def test_builtin_round_trip_is_bitwise(name: str, data, tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.pkl")) and not list((tmp_path / "saved").glob("*.pt"))
 
 
+def test_stega_keeps_the_decoder_it_was_fitted_with(data, tmp_path: Path) -> None:
+    X, y = data
+    detector = create("stega").fit(X, y)
+    save(detector, tmp_path / "saved")
+    loaded = load_saved(tmp_path / "saved").detector.set_params(model=str(tmp_path / "gone"))
+    assert np.array_equal(loaded.decode(X), detector.decode(X))
+    assert (tmp_path / "saved" / WEIGHTS).exists()
+
+
 # ------------------------------------------------------------------ a third-party detector
 class Table:
     """A learned object the state walk cannot encode (no get_params): saved by the hook."""
@@ -200,6 +209,12 @@ def test_missing_plugin_and_other_version_are_refused(third_party, data, tmp_pat
 def test_a_nested_class_from_elsewhere_is_refused(saved_knn: Path) -> None:
     _reseal(saved_knn, lambda m: m["state"]["model_"].update({"$estimator": "subprocess:Popen"}))
     with pytest.raises(LoadError, match="outside the packages a nested estimator may come from"):
+        load(saved_knn)
+
+
+def test_another_scikit_learn_version_is_warned_of(saved_knn: Path) -> None:
+    _reseal(saved_knn, lambda m: m["libraries"].update({"scikit-learn": "0.1"}))
+    with pytest.warns(UserWarning, match="saved with scikit-learn 0.1"):
         load(saved_knn)
 
 
