@@ -233,6 +233,10 @@ def save(detector: Any, path: Path | str, *, name: str | None = None, calibratio
     name = name if name is not None else _registered_name(detector, registry)
     if name not in registry.detectors:
         raise SaveError(f"detector {name!r} is not registered: only registered detectors can be loaded again")
+    made = type(registry.detectors[name].factory())
+    if made is not type(detector):
+        raise SaveError(f"detector {name!r} makes a {_class_path(made)}, not a {_class_path(type(detector))}: "
+                        "it could not be loaded as saved")
     info = registry.origin("detectors", name)
     calibration = calibration or Calibration()
     blobs = _Blobs()
@@ -450,6 +454,14 @@ def load_saved(path: Path | str, registry: Any = None) -> SavedDetector:
     manifest = _read_manifest(path)
     files = _read_files(path, manifest)
     registry = registry if registry is not None else load_registry()
+    try:
+        return _restore(path, manifest, files, registry)
+    except (KeyError, TypeError) as error:
+        raise LoadError(f"saved detector {path} cannot be restored ({type(error).__name__}: {error}); "
+                        f"is its {MANIFEST} complete?") from error
+
+
+def _restore(path: Path, manifest: dict[str, Any], files: dict[str, bytes], registry: Any) -> SavedDetector:
     spec = _check_installed(manifest, registry)
     detector = spec.factory()
     if _class_path(type(detector)) != manifest["detector"]["class"]:
