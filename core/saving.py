@@ -145,7 +145,8 @@ def _encode(value: Any, where: str, blobs: _Blobs) -> Any:
     if isinstance(value, dict):
         bad = [k for k in value if not isinstance(k, str)]
         if bad:
-            raise SaveError(f"{where}: cannot save a dict with a key of type {type(bad[0]).__name__} (keys must be str)")
+            raise SaveError(f"{where}: cannot save a dict with a key of type {type(bad[0]).__name__} "
+                            "(keys must be str)")
         return {"$dict": {k: _encode(v, f"{where}.{k}", blobs) for k, v in value.items()}}
     torch = _torch()
     if torch is not None and isinstance(value, torch.nn.Module):

@@ -135,7 +135,7 @@ def test_a_held_out_generator_is_called_unknown(tmp_path: Path, capsys) -> None:
 
 def test_run_saves_every_fit(tmp_path: Path, capsys) -> None:
     saved = tmp_path / "fits"
-    args = ["-q", "run", "--plugins", "knn", "--dataset", "zoo:smoke", "--store", str(tmp_path / "r.db"),
+    args = ["-q", "run", "--plugins", "knn", "--dataset", "zoo:smoke", "--jobs", "1", "--store", str(tmp_path / "r.db"),
             "--out", str(tmp_path / "out"), "--save-fitted", str(saved)]
     assert main(args) == 0
     results = {c["detector"]: c for c in json.loads((tmp_path / "out" / "results.json").read_text())}

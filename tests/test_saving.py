@@ -20,6 +20,15 @@ REGISTRY = load_registry()
 SMALL = {"max_epochs": 1, "cache": False}  # the smallest fit of a neural detector; others have neither
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Small networks on a shared CPU only lose time to thread contention."""
+    from ganprint.training import torch_threads
+
+    with torch_threads(1):
+        yield
+
+
 @pytest.fixture(scope="module")
 def data() -> tuple[np.ndarray, np.ndarray]:
     return synthetic_sources(8, 32)
