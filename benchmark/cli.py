@@ -32,6 +32,8 @@ HARNESS: dict[str, tuple[str, str]] = {
     "export": ("ganprint.benchmark.cmd_export", "export a torch-based detector fitted on a dataset to ONNX"),
     "data": ("ganprint.benchmark.cmd_data", "build a dataset into the cache, or describe it"),
     "report": ("ganprint.benchmark.cmd_report", "write a run's results as one self-contained HTML page"),
+    "fit": ("ganprint.benchmark.cmd_fit", "fit and calibrate one detector on a dataset, and save it"),
+    "predict": ("ganprint.benchmark.cmd_predict", "a saved detector's verdicts on image files and folders"),
 }
 assert set(HARNESS) <= set(HARNESS_COMMANDS), "a harness command's name must be reserved in ganprint.commands"
 GROUP_TITLES = {"harness": "the harness", "analysis": "plugin analyses", "maintenance": "maintenance"}

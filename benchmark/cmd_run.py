@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=256, help="test images scored per batch")
     parser.add_argument("--report", type=Path, default=None,
                         help="also write the run's HTML report here (as `bench report --out DIR`)")
+    parser.add_argument("--save-fitted", type=Path, default=None, metavar="DIR",
+                        help="save each calibrated fit into DIR/NAME, for `bench predict DIR/NAME IMAGES`")
     add_executor_arguments(parser)
 
 
@@ -65,6 +67,7 @@ def write_outputs(result: RunResult, store: ResultStore, out: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, files=OUTPUT_FILES)
     check_output_dir(args.report, "--report")
+    check_output_dir(args.save_fitted, "--save-fitted")
     store_path = check_output_file(args.store or default_store_path(), "--store")
     executor = make_executor(args.executor, args.jobs, args.ray_address)
     with ResultStore(store_path) as store:  # a store that cannot be used is refused before any work
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                                        seed=args.seed, store=store, resume=args.resume,
                                        batch_size=args.batch_size, immunize=args.immunize, executor=executor,
                                        dataset_spec=dataset_spec_for_workers(spec),
-                                       threads=args.threads)
+                                       threads=args.threads, save_fitted=args.save_fitted)
         except UnknownNameError as error:
             raise UsageError(str(error).strip("'\"")) from error
         print(f"dataset {dataset.name} ({dataset.content_hash()}), seed {args.seed}\n")
@@ -93,4 +96,9 @@ def run(args: argparse.Namespace) -> int:
                    started=started, argv=getattr(args, "bench_argv", None))
         if args.report is not None:
             print(f"wrote {write_report(store, result.run_id, args.report)}", file=sys.stderr)
+        for saved in result.saved:
+            print(f"saved {saved.path}" if saved.error is None else
+                  f"bench: error: could not save {saved.detector} into {saved.path}: {saved.error}", file=sys.stderr)
+    if any(s.error is not None and not s.unfitted for s in result.saved):
+        return 1
     return 0 if any(c.ok for c in result.cells) else 1

@@ -8,6 +8,9 @@ goes on. Each finished cell is written to the store at once, by this process alo
 ``--resume`` after a kill skips it. An attack whose factory fails makes ERR cells of that attack,
 as a failing detector does. The images the dataset could not read, wherever a task read them, are
 gathered into ``dataset.skipped`` and recorded with each cell, so a resumed run still lists them.
+With ``save_fitted`` (``bench run --save-fitted DIR``), each calibrated fit is also saved
+(:func:`ganprint.saving.save_fitted`) by a task of its own: ``DIR/NAME`` for the clean fit,
+``DIR/NAME.immunized-ATTACK`` for an immunized one; a fit skipped by ``--resume`` is not saved.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from tqdm.auto import tqdm
@@ -85,11 +89,23 @@ def cell_key(provenance: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+@dataclass(frozen=True)
+class SavedFit:
+    """A fit ``--save-fitted`` saved into ``path``, or the ``error`` that kept it from being saved
+    (``unfitted`` when that error is the fit's own, already an ERR cell)."""
+
+    detector: str
+    path: str
+    error: str | None = None
+    unfitted: bool = False
+
+
 @dataclass
 class RunResult:
     cells: list[CellResult]
     dataset: Dataset
     run_id: str
+    saved: list[SavedFit] = field(default_factory=list)
 
 
 @dataclass
@@ -123,6 +139,7 @@ def run_benchmark(
     executor: Executor | None = None,
     dataset_spec: str | None = None,
     threads: int = 1,
+    save_fitted: Path | None = None,
 ) -> RunResult:
     """Run and store every (detector, attack) cell; return the cells of this run in table order.
 
@@ -136,7 +153,7 @@ def run_benchmark(
     executor = executor or LocalExecutor()
     local = isinstance(executor, LocalExecutor)
     show = progress is not False
-    planner = _Planner(registry, dataset, dataset_hash, seed, batch_size, immunize, show and local)
+    planner = _Planner(registry, dataset, dataset_hash, seed, batch_size, immunize, show and local, save_fitted)
     for spec in specs:
         planner.add(spec, choices, resume, store)
     cells: list[CellResult | None] = [store.get(c.key) if c.error is None and c.eval_task is None else None
@@ -152,9 +169,12 @@ def run_benchmark(
                 cells[planned.index] = _store(store, planned, run_id, planned.error, None, {}, (), 0.0, dataset)
                 bar.update(1)
         by_eval = {c.eval_task: c for c in planner.cells if c.eval_task is not None}
+        saved: list[SavedFit] = []
         for task, outcome in executor.run(planner.tasks, context):
             seconds[task.id] = outcome.seconds
             note_skipped(dataset, outcome.skipped)
+            if task.id in planner.saves:
+                saved.append(SavedFit(*planner.saves[task.id], outcome.error, outcome.cause is not None))
             planned = by_eval.get(task.id)
             if planned is not None:
                 error, tb = outcome.error, outcome.traceback
@@ -165,7 +185,7 @@ def run_benchmark(
                 cells[planned.index] = _store(store, planned, run_id, error, tb, metrics, rows, elapsed, dataset)
                 bar.update(1)
             bar.set_postfix_str(", ".join(executor.running)[:80])
-    return RunResult([c for c in cells if c is not None], dataset, run_id)
+    return RunResult([c for c in cells if c is not None], dataset, run_id, sorted(saved, key=lambda s: s.path))
 
 
 def _store(store: ResultStore, planned: PlannedCell, run_id: str, error: str | None, tb: str | None,
@@ -190,9 +210,11 @@ class _Planner:
     """
 
     def __init__(self, registry: Registry, dataset: Dataset, dataset_hash: str, seed: int, batch_size: int,
-                 immunize: bool, progress: bool) -> None:
+                 immunize: bool, progress: bool, save_fitted: Path | None = None) -> None:
         self.registry, self.dataset, self.dataset_hash = registry, dataset, dataset_hash
         self.seed, self.batch_size, self.immunize, self.progress = seed, batch_size, immunize, progress
+        self.save_fitted = save_fitted
+        self.saves: dict[str, tuple[str, str]] = {}  # save task id -> (detector, folder)
         self.cells: list[PlannedCell] = []
         self._neural: list[Task] = []
         self._other: list[Task] = []
@@ -277,4 +299,10 @@ class _Planner:
                           dict(known=known, held_out=held_out, batch_size=self.batch_size, progress=self.progress),
                           label=f"{name} calibrate"))
         fits[condition] = ids
+        if self.save_fitted is not None:
+            folder = str(Path(self.save_fitted) / (name if train is None else f"{name}.immunized-{condition}"))
+            save_id = f"{name}|save|{condition}"
+            tasks.append(Task(save_id, tasks_module.save, (Ref(ids[-1]),), dict(path=folder, name=name, seed=self.seed),
+                              label=f"{name} save"))
+            self.saves[save_id] = (name, folder)
         return ids

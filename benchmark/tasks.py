@@ -69,3 +69,11 @@ def evaluate(dataset: Dataset, fitted: protocol.FittedMethod, *, seed: int, atta
     metrics, outputs = protocol.evaluate(fitted, dataset, seed=seed, attack=attack, attack_name=attack_name,
                                          batch_size=batch_size, progress=progress)
     return metrics, list(outputs.rows())
+
+
+def save(dataset: Dataset, fitted: protocol.FittedMethod, *, path: str, name: str, seed: int) -> str:
+    """:func:`ganprint.saving.save_fitted`: the calibrated fit saved into ``path``."""
+    from ganprint.saving import save_fitted
+
+    save_fitted(fitted, dataset, path, name=name, seed=seed)
+    return path

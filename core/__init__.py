@@ -15,6 +15,7 @@ from ganprint.interfaces import (
     check_is_fitted,
     check_known_labels,
 )
+from ganprint.saving import create, load, save
 from ganprint.specs import AttackSpec, CommandSpec, DatasetSpec, DetectorSpec
 
 __version__ = "0.1.0"
@@ -34,4 +35,7 @@ __all__ = [
     "check_known_labels",
     "REAL",
     "UNKNOWN",
+    "save",
+    "load",
+    "create",
 ]

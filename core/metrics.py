@@ -25,6 +25,18 @@ def detection_threshold(is_fake: np.ndarray, scores: np.ndarray) -> float:
     return float(thresholds[best]) if np.isfinite(thresholds[best]) else float(np.max(scores))
 
 
+def is_generated(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """The detection verdict: a score at or above ``threshold`` means generated."""
+    return np.asarray(scores, dtype=np.float64) >= threshold
+
+
+def open_world_decisions(predictions: Sequence[str], confidence: np.ndarray, threshold: float) -> np.ndarray:
+    """The open-world verdict: each prediction, or ``"unknown"`` where its confidence is below
+    ``threshold``."""
+    accepted = np.asarray(confidence, dtype=np.float64) >= threshold
+    return np.where(accepted, np.asarray(predictions, dtype=object), UNKNOWN)
+
+
 def detection_metrics(labels: Sequence[str], scores: np.ndarray, threshold: float) -> dict[str, float]:
     """Real vs generated: AUC, average precision, accuracy at ``threshold``, TPR at 1% FPR."""
     is_fake = np.asarray(labels) != REAL
@@ -34,7 +46,7 @@ def detection_metrics(labels: Sequence[str], scores: np.ndarray, threshold: floa
     return {
         "auc": float(skm.roc_auc_score(is_fake, scores)),
         "ap": float(skm.average_precision_score(is_fake, scores)),
-        "acc": float(skm.accuracy_score(is_fake, scores >= threshold)),
+        "acc": float(skm.accuracy_score(is_fake, is_generated(scores, threshold))),
         "tpr@1%fpr": tpr_at_fpr(is_fake, scores, 0.01),
     }
 
@@ -75,7 +87,7 @@ def open_world_metrics(
     confidence = np.asarray(confidence, dtype=np.float64)
     is_known = np.isin(labels, list(known))
     truth = np.where(is_known, labels, UNKNOWN)
-    decided = np.where(confidence >= threshold, np.asarray(predictions, dtype=object), UNKNOWN)
+    decided = open_world_decisions(predictions, confidence, threshold)
     out = {"acc": float(skm.accuracy_score(truth, decided))}
     if is_known.any() and not is_known.all():
         out["auroc"] = float(skm.roc_auc_score(is_known, confidence))

@@ -44,9 +44,10 @@ Where later work plugs in, without touching a plugin:
 - streaming the training split from a Dataset through a DataLoader: the split reaches training
   only as a :class:`TrainingSplit`, whose training images only :meth:`NeuralAttributor._epochs`
   reads (the targets and the small validation part can stay arrays);
-- saving and loading a fitted attributor: ``model_``'s state dict plus ``get_params()``,
-  ``classes_``, ``image_shape_``, ``network_arguments_`` and ``history_``; loading rebuilds the
-  network with ``_build_network(network_arguments_)``.
+- saving and loading a fitted attributor (:mod:`ganprint.saving`): ``model_``'s state dict plus
+  ``get_params()`` and the other learned attributes (``classes_``, ``image_shape_``,
+  ``network_arguments_``, ``history_``...); loading rebuilds the network with
+  ``_build_network(network_arguments_)`` (:meth:`NeuralAttributor._rebuild_modules`).
 
 This module imports torch; ``import ganprint`` does not import it.
 """
@@ -192,6 +193,11 @@ class NeuralAttributor(Attributor):
         self.history_ = history
         self.fit_key_ = key
         self.cache_hit_ = hit
+
+    def _rebuild_modules(self) -> dict[str, torch.nn.Module]:
+        """The saving hook (:mod:`ganprint.saving`): a freshly built network of the recorded
+        ``network_arguments_``, into which loading puts the saved weights of ``model_``."""
+        return {"model_": self._build_network(self.network_arguments_).to(device())}
 
     # ------------------------------------------------------------------ what subclasses call
     def _patience(self, n_train: int) -> int:

@@ -132,9 +132,11 @@ def _overrides(method: object, name: str) -> bool:
     return getattr(type(method), name) is not getattr(Attributor, name)
 
 
-def attributor_outputs(method: Attributor, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(predicted label, score, confidence) computing ``predict_proba`` once where allowed."""
-    proba = np.asarray(method.predict_proba(X))
+def attributor_outputs(method: Attributor, X: np.ndarray, proba: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(predicted label, score, confidence) computing ``predict_proba`` once where allowed (not
+    at all when its result ``proba`` is given)."""
+    proba = np.asarray(method.predict_proba(X) if proba is None else proba)
     classes = np.asarray(method.classes_)
     predicted = method.predict(X) if _overrides(method, "predict") else classes[np.argmax(proba, axis=1)]
     if _overrides(method, "score"):
@@ -157,6 +159,9 @@ class FittedMethod:
     held_out: list[str] = field(default_factory=list)
     detection_threshold: float | None = None
     rejection_threshold: float | None = None
+    # the same rule on ``method``'s own confidence over val images of the sources it knows: what a
+    # saved detector (ganprint.saving) calls ``unknown`` by
+    own_rejection_threshold: float | None = None
 
 
 def collect(
@@ -264,16 +269,24 @@ def calibrate(
     held_out: list[str],
     batch_size: int = 256,
     progress: bool = False,
+    sources: list[str] | None = None,
 ) -> FittedMethod:
     """The fitted method(s) with their thresholds calibrated on clean val images: detection at
-    the best balanced accuracy, open-world rejection accepting 95% of known sources' images."""
+    the best balanced accuracy, open-world rejection accepting 95% of known sources' images (for
+    ``open_method``, and for ``method`` itself over the sources it was fitted on). ``sources``
+    limits calibration to the val images of those sources (default: all)."""
     fitted = FittedMethod(method, open_method, list(known), list(held_out))
     label = "calibrating" if progress else None
-    val = collect(fitted, dataset, "val", batch_size=batch_size, progress=label)
+    val = collect(fitted, dataset, "val", batch_size=batch_size, sources=sources, progress=label)
     if isinstance(method, Detector) and has_real_and_generated(dataset):
         is_fake = np.asarray(val.labels) != REAL
         if is_fake.any() and not is_fake.all():
             fitted.detection_threshold = metrics.detection_threshold(is_fake, np.asarray(val.scores))
+    if isinstance(method, Attributor):
+        knows = np.isin(val.labels, np.asarray(method.classes_).astype(str))
+        if knows.any():
+            fitted.own_rejection_threshold = metrics.rejection_threshold(
+                np.asarray(val.confidence)[knows], REJECTION_ACCEPT)
     if fitted.open_method is not None:
         is_known = np.isin(val.labels, fitted.known)
         fitted.rejection_threshold = metrics.rejection_threshold(

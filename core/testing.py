@@ -14,7 +14,9 @@ pattern of its own), and raises :class:`ConformanceError` naming the rule it fin
 - ``check_outputs``: output shapes and types, ``classes_`` set to the training labels,
   probabilities summing to one;
 - ``check_clone``: ``sklearn.base.clone`` gives a new, unfitted method with the same hyperparameters;
-- ``check_deterministic``: two fits with the same seed give the same outputs.
+- ``check_deterministic``: two fits with the same seed give the same outputs;
+- ``check_save_load``: a fitted method saved by :func:`ganprint.save` and loaded by
+  :func:`ganprint.load` (registered in a registry of its own) gives bitwise the same outputs.
 
 Three ways to run them::
 
@@ -249,9 +251,42 @@ def detector_checks(
             if not np.allclose(value, second.outputs[key], atol=atol, equal_nan=True):
                 _fail(type(first.method).__name__, f"{key} differs between two fits with the same seed (not deterministic)")
 
+    def check_save_load() -> None:
+        fit = fits[0]
+        name = type(fit.method).__name__
+        try:
+            loaded = save_and_load(fit.method, factory)
+        except (ValueError, TypeError, AttributeError, KeyError) as error:
+            _fail(name, f"saving and loading the fitted method failed: {type(error).__name__}: {error}")
+        again = _outputs(loaded, X)
+        for key, value in fit.outputs.items():
+            if again[key].dtype != value.dtype or not np.array_equal(again[key], value, equal_nan=True):
+                _fail(name, f"{key} differs after saving and loading (the saved state is incomplete)")
+
     return [(check.__name__, check) for check in (
         check_interface, check_init_params, check_set_params, check_not_fitted, check_fit_returns_self,
-        check_inputs_unchanged, check_outputs, check_clone, check_deterministic)]
+        check_inputs_unchanged, check_outputs, check_clone, check_deterministic, check_save_load)]
+
+
+def save_and_load(method: Any, factory: Factory) -> Any:
+    """``method`` saved into a temporary folder and loaded back, through a registry holding only
+    ``factory`` (so any method can take the round trip, registered or not)."""
+    import tempfile
+
+    from ganprint.hookspecs import hookimpl
+    from ganprint.registry import load_registry
+    from ganprint.saving import load, save
+    from ganprint.specs import DetectorSpec
+
+    class _Plugin:
+        @hookimpl
+        def ganprint_detectors(self) -> list[DetectorSpec]:
+            return [DetectorSpec("checked", factory, "the method under check")]
+
+    registry = load_registry(entry_points=[], modules=[("checked", _Plugin())])
+    with tempfile.TemporaryDirectory() as folder:
+        save(method, f"{folder}/saved", name="checked", registry=registry)
+        return load(f"{folder}/saved", registry=registry)
 
 
 def check_detector(factory: Factory, **options: Any) -> None:

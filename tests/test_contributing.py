@@ -62,7 +62,7 @@ def test_documented_example_installs_lists_checks_and_scores(tmp_path: Path) -> 
     (site / "test_meancolour.py").write_text(next(b for b in code_blocks("python") if "parametrize_with_checks" in b))
     tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_meancolour.py"],
                             cwd=site, capture_output=True, text=True)
-    assert tested.returncode == 0 and "9 passed" in tested.stdout, tested.stdout + tested.stderr
+    assert tested.returncode == 0 and "10 passed" in tested.stdout, tested.stdout + tested.stderr
 
     listing = run_bench("list", "detectors", pythonpath=site)
     assert "meancolour" in listing.stdout and "ganprint-meancolour 0.1.0" in listing.stdout

@@ -47,6 +47,29 @@ class StegaAttributor(Attributor, FingerprintDecoder):
             self._loaded = (steganography_model(PRESETS[name]) if name in PRESETS else load_model(Path(name)))
         return self._loaded
 
+    def _extra_state(self) -> dict:
+        """The saving hook (:mod:`ganprint.saving`): the configuration and weights of the decoder
+        the fitted bits were read with, so that a saved attributor decodes with that very decoder
+        wherever it is loaded, whatever ``model`` names (a path on this machine included)."""
+        stega = getattr(self, "_loaded", None)
+        if stega is None:
+            return {}
+        return {"decoder_config": stega.config.as_dict(), "decoder_weights": dict(stega.decoder.state_dict())}
+
+    def _set_extra_state(self, state: dict) -> None:
+        """Rebuild the decoder :meth:`_extra_state` saved (the attributor never encodes: no encoder)."""
+        if not state:
+            return
+        from ganprint.plugins.stega.model import FingerprintDecoderNet
+        from ganprint.plugins.stega.train import StegaConfig
+        from ganprint.plugins.stega.weights import StegaModel
+        from ganprint.training import device
+
+        config = StegaConfig(**state["decoder_config"])
+        decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width)
+        decoder.load_state_dict(state["decoder_weights"])
+        self._loaded = StegaModel(config, None, decoder.to(device()).eval(), {"source": "a saved attributor"})
+
     def decode_logits(self, X: np.ndarray) -> np.ndarray:
         """Bit logits (N, n_bits) of uint8 images."""
         from ganprint.plugins.stega.train import decode_logits

@@ -27,10 +27,11 @@ MANIFEST = "manifest.json"
 
 @dataclass
 class StegaModel:
-    """A trained encoder/decoder pair with the manifest it was saved with."""
+    """A trained encoder/decoder pair with the manifest it was saved with (no encoder for the
+    decoder of a saved attributor)."""
 
     config: StegaConfig
-    encoder: FingerprintEncoder
+    encoder: FingerprintEncoder | None
     decoder: FingerprintDecoderNet
     manifest: dict
 
