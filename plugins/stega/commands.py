@@ -133,7 +133,7 @@ def run_recipe(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from ganprint.datasets.gan_training import GeneratorConfig
+    from ganprint.datasets import GeneratorConfig
     from ganprint.plugins.stega import evaluation, pipeline, train
     try:  # every setting is checked before the steganography model trains
         config = train.StegaConfig(n_bits=args.bits, image_size=args.image_size, decoder_init=args.decoder_init,

@@ -4,7 +4,7 @@ model perturbations, working range at 0.75) and App. A.2 (secrecy: removal and f
 
 Every function returns plain dicts of numbers; ``bench stega eval`` prints them and draws the PNGs.
 FID needs Inception weights, which cannot ship: fidelity is the sliced Wasserstein distance
-(``ganprint.datasets.swd``) instead, as in the zoo.
+(``ganprint.datasets.sliced_wasserstein_distance``) instead, as in the zoo.
 """
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ def bitwise(model: StegaModel, images: np.ndarray, bits: np.ndarray) -> float:
 
 
 def real_test_crops(p: StegaPreset, n: int, split: str = "test") -> np.ndarray:
-    from ganprint.datasets.realset import sample_crops
+    from ganprint.datasets import sample_crops
 
     return sample_crops(split, n, p.stega.image_size, p.seed + 11)[0]
 
 
 def gan_samples(generator, n: int, seed: int) -> np.ndarray:
-    from ganprint.datasets.gan_training import sample
+    from ganprint.datasets import sample
 
     return sample(generator, n, seed)
 
@@ -47,8 +47,8 @@ def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",)) -
     """Per family: bitwise accuracy on fingerprinted real data, on the fingerprinted GAN's samples and
     (control) on a clean GAN's samples; PSNR of stego vs clean; SWD of the fingerprinted GAN vs the
     clean GAN of the same family and vs real training crops."""
-    from ganprint.datasets.gan_training import training_crops
-    from ganprint.datasets.swd import swd
+    from ganprint.datasets import training_crops
+    from ganprint.datasets import sliced_wasserstein_distance as swd
 
     from ganprint.plugins.stega.pipeline import generator_config
 
@@ -141,7 +141,7 @@ def model_perturbation_curve(p: StegaPreset, family: str, make_attack: Callable[
                              strengths: Sequence[float], n: int = 300, seed: int = 0) -> dict[str, list]:
     """Bitwise accuracy and SWD (to the unperturbed generator's samples) against the strength of a
     model perturbation of the fingerprinted generator of ``family`` (Fig. 3 f–g)."""
-    from ganprint.datasets.swd import swd
+    from ganprint.datasets import sliced_wasserstein_distance as swd
 
     model, bits = steganography_model(p), database(p).fingerprints[family]
     generator, _ = fingerprinted_generator(p, family)
@@ -213,7 +213,7 @@ def data_secrecy(config, n_estimate: int = 1000, n_test: int = 300, seed: int = 
     ``n_estimate`` val crops; the attacker's estimate is their mean noise residual ("residual") or,
     stronger, the mean of stego − clean ("oracle"). Removal subtracts it from fingerprinted test
     crops, forgery adds it to clean test crops; both scored in bitwise accuracy."""
-    from ganprint.datasets.realset import sample_crops
+    from ganprint.datasets import sample_crops
 
     model = get_model(config)
     bits = np.random.default_rng([seed, 5]).integers(0, 2, config.n_bits, dtype=np.uint8)

@@ -3,7 +3,7 @@
 1. steganography training (``weights.get_model``) on real training crops;
 2. a fingerprint database: one random fingerprint per GAN publisher, here one per zoo family;
 3. fingerprint embedding: each publisher's copy of the zoo's training crops, passed through E;
-4. GAN training: the zoo's own training code (``ganprint.datasets.gan_training``), unchanged, on
+4. GAN training: the zoo's own training code (``ganprint.datasets.train_generator``), unchanged, on
    the fingerprinted copy — the GAN is a black box;
 5. sampling: the ``zoo:stega`` dataset, real crops (no fingerprint, ``bits=None``) and samples of
    each fingerprinted GAN recording its publisher's bits.
@@ -180,7 +180,7 @@ def database(p: StegaPreset) -> FingerprintDatabase:
 
 
 def generator_config(p: StegaPreset, family: str, iterations: int | None = None):
-    from ganprint.datasets.gan_training import GeneratorConfig
+    from ganprint.datasets import GeneratorConfig
 
     return GeneratorConfig(family, p.stega.image_size, p.width, p.iterations_of(family) if iterations is None else iterations,
                            seed=p.seed, n_train=p.n_train, ema=p.ema, precision=p.precision_of(family),
@@ -217,7 +217,7 @@ def _read_sealed_npz(path: Path) -> dict[str, np.ndarray] | None:
 
 def fingerprinted_crops(p: StegaPreset, family: str, model: StegaModel) -> np.ndarray:
     """The zoo's training crops of ``family`` with the publisher's fingerprint embedded (cached)."""
-    from ganprint.datasets.gan_training import training_crops
+    from ganprint.datasets import training_crops
 
     path = work_dir(p) / f"crops-{family}.npy"
     cached = _read_sealed_npz(path)
@@ -284,7 +284,7 @@ def _transfer_curve(p: StegaPreset, family: str, config, checkpoint: Path):
     it was, so training is unchanged."""
     import torch
 
-    from ganprint.datasets.gan_training import generator_module, sample
+    from ganprint.datasets import generator_module, sample
     from ganprint.plugins.stega.train import decode_logits
     from ganprint.training import load_checkpoint
 
@@ -328,7 +328,7 @@ def _checkpoint(p: StegaPreset, family: str, fingerprinted: bool, config) -> Pat
 
 def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool = True):
     """The trained generator of ``family`` on fingerprinted (or, as control, clean) crops."""
-    from ganprint.datasets.gan_training import generator_module, train_generator
+    from ganprint.datasets import generator_module, train_generator
     from ganprint.training import load_weights, save_weights
 
     config = generator_config(p, family)
@@ -420,8 +420,8 @@ def _sample_seed(p: StegaPreset, family: str, split: str) -> int:
 
 def build_dataset(p: StegaPreset, progress: bool = True) -> ArrayDataset:
     """Real crops of each split plus samples of every fingerprinted generator, with their bits."""
-    from ganprint.datasets.gan_training import sample
-    from ganprint.datasets.realset import sample_crops
+    from ganprint.datasets import sample
+    from ganprint.datasets import sample_crops
 
     db = database(p)
     images, labels, splits, bits = [], [], [], []
