@@ -231,3 +231,36 @@ def data_secrecy(config, n_estimate: int = 1000, n_test: int = 300, seed: int = 
         out[f"removal_{name}"] = bitwise(model, _add(stego_test, -pattern), bits)
         out[f"forgery_{name}"] = bitwise(model, _add(test, pattern), bits)
     return out
+
+
+def ats_secrecy(p: StegaPreset, seed: int = 1, n: int = 250, controls: Sequence[str] = ("dcgan",),
+                progress: bool = True) -> dict[str, Any]:
+    """The ATS attack of App. A.2 (``ats.ats_attack``) with an encoder trained by the preset's
+    recipe from ``seed`` (``pipeline.independent_model``): on ``n`` samples of each fingerprinted
+    GAN of ``controls`` and ``n`` of its clean control (the paper: 250 and 250), and on ``n``
+    fingerprinted real test crops (the first publisher's fingerprint) and ``n`` other clean ones."""
+    from ganprint.plugins.stega.ats import ats_attack
+    from ganprint.plugins.stega.pipeline import independent_model
+    from ganprint.plugins.stega.train import random_bits
+
+    attacker = independent_model(p, seed, progress)
+    model, db = steganography_model(p), database(p)
+
+    def embed_once(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return embed(attacker.encoder, images, random_bits(len(images), attacker.config.n_bits, rng))
+
+    truth = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    rows = []
+    for family in controls:
+        marked = gan_samples(fingerprinted_generator(p, family)[0], n, 6)
+        clean = gan_samples(clean_generator(p, family)[0], n, 6)
+        rows.append({"images": f"{family} samples (fingerprinted vs clean control)"}
+                    | ats_attack(np.concatenate([marked, clean]), truth, embed_once, seed=p.seed))
+    real = real_test_crops(p, 2 * n)
+    marked = embed(model.encoder, real[:n], db.fingerprints[p.families[0]])
+    rows.append({"images": "real test crops (fingerprinted vs clean)"}
+                | ats_attack(np.concatenate([marked, real[n:]]), truth, embed_once, seed=p.seed))
+    return {"attacker": {"seed": seed, "config": attacker.config.as_dict(),
+                         "val": attacker.manifest.get("val"), "train_seconds": attacker.manifest.get("train_seconds"),
+                         "strength": attacker.encoder.strength},
+            "rows": rows}

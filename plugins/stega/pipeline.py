@@ -146,6 +146,28 @@ def shipped_preset_of_size(size: int) -> StegaPreset:
     raise ValueError(f"no shipped steganography model reads {size}x{size} images (shipped: {shipped})")
 
 
+def independent_configs(p: StegaPreset, seed: int) -> tuple[StegaConfig | None, StegaConfig]:
+    """(base, model) configs of a steganography model trained with the preset's recipe from another
+    ``seed`` (its initial weights, training crops, bits and training noise all drawn from it): the
+    attacker's independently trained encoder of the ATS attack (Yu et al. 2021, App. A.2). The
+    recipe's decoder phase is left out, as it trains the decoder alone and leaves the encoder as
+    it was: the attack uses only the encoder."""
+    if seed == p.stega.seed:
+        raise ValueError(f"the independent encoder needs a seed other than the preset's ({seed})")
+    if p.stega_base is None:
+        return None, replace(p.stega, seed=seed, decoder_epochs=0, attenuation=0.0)
+    base = replace(p.stega_base, seed=seed)
+    return base, replace(p.stega, seed=seed, base=config_key(base.as_dict()), decoder_epochs=0, attenuation=0.0)
+
+
+def independent_model(p: StegaPreset, seed: int, progress: bool = True) -> StegaModel:
+    """The model of :func:`independent_configs` (cached, or trained now, its base first)."""
+    base, config = independent_configs(p, seed)
+    if base is not None:
+        get_model(base, progress=progress)
+    return get_model(config, progress=progress)
+
+
 def preset(name: str) -> StegaPreset:
     if name not in PRESETS:
         raise ValueError(f"unknown zoo:stega preset {name!r}; known: {', '.join(PRESETS)}")
