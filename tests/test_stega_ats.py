@@ -127,3 +127,32 @@ def test_bench_stega_ats_reports_the_attack_beside_the_averaging_attacks(tmp_pat
     assert all(0 <= r["accuracy"] <= 1 and r["n_fingerprinted"] == r["n_clean"] == 8 for r in rows)
     assert {row["family"] for row in report["averaging_gan"]} == set(p.families)
     assert main(["stega", "ats", "--preset", "smoke", "--seed", "0"]) == 2
+    assert report["attacker"]["recipe"] == "full" and report["attacker"]["psnr_on_test_crops"] > 0
+
+
+def test_the_base_attacker_is_the_preset_s_stage_one_from_another_seed_at_the_preset_s_fidelity(tmp_path, monkeypatch):
+    """The cheaper attacker: the base model of the independent configs, its residual strength
+    calibrated to the preset's PSNR target (a tiny fine-tuned preset)."""
+    from dataclasses import replace
+
+    import torch
+
+    from ganprint.cache import config_key
+    from ganprint.plugins.stega import pipeline
+    from ganprint.plugins.stega.train import embed, psnr, random_bits
+    from ganprint.plugins.stega.weights import real_crops
+
+    monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
+    torch.set_num_threads(1)
+    smoke = pipeline.preset("smoke")
+    base = replace(smoke.stega, noise_std=0.1)
+    p = replace(smoke, name="tiny-tuned", stega=pipeline.refined(base, max_epochs=1, psnr_target=30.0),
+                stega_base=base)
+    model = pipeline.independent_model(p, 1, recipe="base", progress=False)
+    attacker_base, _ = pipeline.independent_configs(p, 1)
+    assert config_key(model.config.as_dict()) == config_key(attacker_base.as_dict()) and model.config.seed == 1
+    _, val = real_crops(attacker_base)
+    bits = random_bits(len(val), base.n_bits, np.random.default_rng(5))
+    assert psnr(embed(model.encoder, val, bits), val) == pytest.approx(30.0, abs=0.5)
+    with pytest.raises(ValueError, match="recipe"):
+        pipeline.independent_model(p, 1, recipe="half")

@@ -234,16 +234,18 @@ def data_secrecy(config, n_estimate: int = 1000, n_test: int = 300, seed: int = 
 
 
 def ats_secrecy(p: StegaPreset, seed: int = 1, n: int = 250, controls: Sequence[str] = ("dcgan",),
-                progress: bool = True) -> dict[str, Any]:
+                recipe: str = "full", progress: bool = True) -> dict[str, Any]:
     """The ATS attack of App. A.2 (``ats.ats_attack``) with an encoder trained by the preset's
     recipe from ``seed`` (``pipeline.independent_model``): on ``n`` samples of each fingerprinted
     GAN of ``controls`` and ``n`` of its clean control (the paper: 250 and 250), and on ``n``
-    fingerprinted real test crops (the first publisher's fingerprint) and ``n`` other clean ones."""
+    fingerprinted real test crops (the first publisher's fingerprint) and ``n`` other clean ones.
+    ``recipe``: how much of the preset's recipe the attacker's encoder goes through
+    (``pipeline.ATTACKER_RECIPES``)."""
     from ganprint.plugins.stega.ats import ats_attack
     from ganprint.plugins.stega.pipeline import independent_model
     from ganprint.plugins.stega.train import random_bits
 
-    attacker = independent_model(p, seed, progress)
+    attacker = independent_model(p, seed, recipe, progress)
     model, db = steganography_model(p), database(p)
 
     def embed_once(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -258,9 +260,10 @@ def ats_secrecy(p: StegaPreset, seed: int = 1, n: int = 250, controls: Sequence[
                     | ats_attack(np.concatenate([marked, clean]), truth, embed_once, seed=p.seed))
     real = real_test_crops(p, 2 * n)
     marked = embed(model.encoder, real[:n], db.fingerprints[p.families[0]])
+    attacker_psnr = psnr(embed_once(real[n:], np.random.default_rng([seed, 3])), real[n:])
     rows.append({"images": "real test crops (fingerprinted vs clean)"}
                 | ats_attack(np.concatenate([marked, real[n:]]), truth, embed_once, seed=p.seed))
-    return {"attacker": {"seed": seed, "config": attacker.config.as_dict(),
+    return {"attacker": {"seed": seed, "recipe": recipe, "config": attacker.config.as_dict(),
                          "val": attacker.manifest.get("val"), "train_seconds": attacker.manifest.get("train_seconds"),
-                         "strength": attacker.encoder.strength},
+                         "strength": attacker.encoder.strength, "psnr_on_test_crops": attacker_psnr},
             "rows": rows}

@@ -160,11 +160,29 @@ def independent_configs(p: StegaPreset, seed: int) -> tuple[StegaConfig | None, 
     return base, replace(p.stega, seed=seed, base=config_key(base.as_dict()), decoder_epochs=0, attenuation=0.0)
 
 
-def independent_model(p: StegaPreset, seed: int, progress: bool = True) -> StegaModel:
-    """The model of :func:`independent_configs` (cached, or trained now, its base first)."""
+# how much of the preset's recipe the attacker's encoder goes through: "full" (its stage 1 and
+# fine-tune), or "base" (its stage 1 only, the residual strength then calibrated to the fine-tune's
+# PSNR target on the attacker's own val crops: a cheaper stand-in, about 40% of the training)
+ATTACKER_RECIPES = ("full", "base")
+
+
+def independent_model(p: StegaPreset, seed: int, recipe: str = "full", progress: bool = True) -> StegaModel:
+    """The attacker's model of :func:`independent_configs` (cached, or trained now, its base first);
+    with ``recipe="base"`` the base alone, at the preset's fidelity (see :data:`ATTACKER_RECIPES`)."""
+    from ganprint.plugins.stega.train import calibrate_strength, random_bits
+    from ganprint.plugins.stega.weights import real_crops
+
+    if recipe not in ATTACKER_RECIPES:
+        raise ValueError(f"recipe must be one of {ATTACKER_RECIPES}; got {recipe!r}")
     base, config = independent_configs(p, seed)
     if base is not None:
-        get_model(base, progress=progress)
+        model = get_model(base, progress=progress)
+        if recipe == "base":
+            if p.stega.psnr_target > 0:
+                _, val = real_crops(base)
+                bits = random_bits(len(val), base.n_bits, np.random.default_rng([seed, 2]))
+                model.encoder.strength = calibrate_strength(model.encoder, val, bits, p.stega.psnr_target)
+            return model
     return get_model(config, progress=progress)
 
 
