@@ -156,3 +156,28 @@ def test_the_base_attacker_is_the_preset_s_stage_one_from_another_seed_at_the_pr
     assert psnr(embed(model.encoder, val, bits), val) == pytest.approx(30.0, abs=0.5)
     with pytest.raises(ValueError, match="recipe"):
         pipeline.independent_model(p, 1, recipe="half")
+
+
+def test_a_shorter_clean_control_continues_into_the_longer_one_and_never_passes_for_shorter(tmp_path, monkeypatch,
+                                                                                            capsys):
+    """--clean-iterations: a control trained for fewer iterations shares the full control's
+    checkpoint; asking for fewer iterations than a checkpoint holds is refused (it would return
+    the longer-trained generator under the shorter name)."""
+    import torch
+
+    from ganprint.benchmark.cli import main
+    from ganprint.plugins.stega import pipeline
+
+    monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
+    torch.set_num_threads(1)
+    p = pipeline.preset("smoke")
+    _, short = pipeline.clean_generator(p, "dcgan", progress=False, iterations=2)
+    _, full = pipeline.clean_generator(p, "dcgan", progress=False)
+    assert short["config"]["iterations"] == 2 and full["config"]["iterations"] == p.iterations == 3
+    with pytest.raises(ValueError, match="more than"):
+        pipeline.clean_generator(p, "dcgan", progress=False, iterations=1)
+    assert main(["stega", "ats", "--preset", "smoke", "--n", "6", "--clean-iterations", "1", "--no-averaging"]) == 2
+    assert "more than" in capsys.readouterr().err
+    assert main(["stega", "ats", "--preset", "smoke", "--n", "6", "--clean-iterations", "2", "--no-averaging"]) == 0
+    printed = capsys.readouterr().out
+    assert "ATS attack" in printed and "Averaging" not in printed

@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ats.add_argument("--n", type=positive_int, default=250, help="fingerprinted and clean images each (the paper: 250)")
     ats.add_argument("--controls", default="dcgan",
                      help="comma list of publishers whose fingerprinted vs clean-control samples are attacked")
+    ats.add_argument("--clean-iterations", type=positive_int, default=None,
+                     help="train the clean controls this long instead of the preset's iterations")
+    ats.add_argument("--no-averaging", action="store_true", help="the ATS attack only, not the averaging attacks")
     ats.add_argument("--out", type=Path, default=None, help="folder for stega_ats.json (default: print only)")
     ats.set_defaults(handler=run_ats)
     recipe = commands.add_parser("recipe", help="train one steganography config and one GAN on its crops; print the transfer")
@@ -183,6 +186,26 @@ def run_recipe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _averaging_attacks(p: Any, n: int) -> dict[str, Any]:
+    """The averaging attacks (removal and forgery by mean residuals; ``evaluation.secrecy`` and
+    ``evaluation.data_secrecy``), the estimate from 4n images (1000 at the paper's n), scored on n;
+    printed, and returned for the report."""
+    from ganprint.plugins.stega import evaluation
+
+    averaging = evaluation.secrecy(p, n_estimate=4 * n, n_test=n, strengths=(1.0, 4.0))
+    real = evaluation.data_secrecy(p.stega, n_estimate=4 * n, n_test=n)
+    keys = ("removal_residual_x1", "removal_residual_x4", "forgery_residual_x1", "forgery_residual_x4",
+            "forged_as_publisher_residual_x1")
+    print(f"\nAveraging attacks, the estimate from {4 * n} GAN samples, bitwise on {n} "
+          "(removal: GAN samples; forgery: real crops)\n"
+          + _table([{"family": row["family"], "gan_bitwise": row["gan_bitwise"]} | {k: row[k] for k in keys}
+                    for row in averaging]))
+    print(f"\nAveraging attacks, the estimate from {4 * n} fingerprinted real crops, bitwise on {n}\n" + _table(
+        [{k: real[k] for k in ("bitwise", "psnr", "image_independent_share", "removal_residual", "forgery_residual",
+                               "removal_oracle", "forgery_oracle")}]))
+    return {"averaging_gan": averaging, "averaging_real": real}
+
+
 def run_ats(args: argparse.Namespace) -> int:
     import torch
 
@@ -202,30 +225,21 @@ def run_ats(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from error
     if args.out is not None:
         check_output_dir(args.out, files=("stega_ats.json",))
-    result = {"preset": p.name, "n": args.n} | evaluation.ats_secrecy(p, args.seed, args.n, controls,
-                                                                      args.attacker_recipe)
+    try:
+        result = {"preset": p.name, "n": args.n} | evaluation.ats_secrecy(p, args.seed, args.n, controls,
+                                                                          args.attacker_recipe, args.clean_iterations)
+    except ValueError as error:  # a clean control's checkpoint past --clean-iterations
+        raise UsageError(str(error)) from error
     if base is not None and args.attacker_recipe == "full":
         result["attacker"]["base_train_seconds"] = get_model(base).manifest.get("train_seconds")
-    # the averaging attacks' estimate from 4n images (1000 at the paper's n), scored on n
-    averaging = evaluation.secrecy(p, n_estimate=4 * args.n, n_test=args.n, strengths=(1.0, 4.0))
-    result["averaging_gan"] = averaging
-    result["averaging_real"] = evaluation.data_secrecy(p.stega, n_estimate=4 * args.n, n_test=args.n)
     attacker = result["attacker"]
     print(f"attacker's encoder: seed {args.seed}, recipe {args.attacker_recipe}, val bitwise "
           f"{attacker['val']['bitwise_acc']:.3f}, {attacker['psnr_on_test_crops']:.2f} dB on the clean test crops; trained in "
           + " + ".join(f"{attacker[k]:.0f} s" for k in ("base_train_seconds", "train_seconds") if attacker.get(k)))
     print("\nATS attack (Yu 2021 App. A.2; chance 0.5, the paper 0.502)\n" + _table(
         [{k: v for k, v in row.items() if k != "svm_params"} for row in result["rows"]]))
-    keys = ("removal_residual_x1", "removal_residual_x4", "forgery_residual_x1", "forgery_residual_x4",
-            "forged_as_publisher_residual_x1")
-    print(f"\nAveraging attacks, the estimate from {4 * args.n} GAN samples, bitwise on {args.n} "
-          "(removal: GAN samples; forgery: real crops)\n"
-          + _table([{"family": row["family"], "gan_bitwise": row["gan_bitwise"]} | {k: row[k] for k in keys}
-                    for row in averaging]))
-    real = result["averaging_real"]
-    print(f"\nAveraging attacks, the estimate from {4 * args.n} fingerprinted real crops, bitwise on {args.n}\n" + _table(
-        [{k: real[k] for k in ("bitwise", "psnr", "image_independent_share", "removal_residual", "forgery_residual",
-                               "removal_oracle", "forgery_oracle")}]))
+    if not args.no_averaging:
+        result |= _averaging_attacks(p, args.n)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         write_text(args.out / "stega_ats.json", json.dumps(result, indent=1, default=str))

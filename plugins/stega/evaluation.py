@@ -234,13 +234,14 @@ def data_secrecy(config, n_estimate: int = 1000, n_test: int = 300, seed: int = 
 
 
 def ats_secrecy(p: StegaPreset, seed: int = 1, n: int = 250, controls: Sequence[str] = ("dcgan",),
-                recipe: str = "full", progress: bool = True) -> dict[str, Any]:
+                recipe: str = "full", clean_iterations: int | None = None, progress: bool = True) -> dict[str, Any]:
     """The ATS attack of App. A.2 (``ats.ats_attack``) with an encoder trained by the preset's
     recipe from ``seed`` (``pipeline.independent_model``): on ``n`` samples of each fingerprinted
     GAN of ``controls`` and ``n`` of its clean control (the paper: 250 and 250), and on ``n``
     fingerprinted real test crops (the first publisher's fingerprint) and ``n`` other clean ones.
     ``recipe``: how much of the preset's recipe the attacker's encoder goes through
-    (``pipeline.ATTACKER_RECIPES``)."""
+    (``pipeline.ATTACKER_RECIPES``); ``clean_iterations``: the clean controls' training length, if
+    not the preset's."""
     from ganprint.plugins.stega.ats import ats_attack
     from ganprint.plugins.stega.pipeline import independent_model
     from ganprint.plugins.stega.train import random_bits
@@ -255,8 +256,10 @@ def ats_secrecy(p: StegaPreset, seed: int = 1, n: int = 250, controls: Sequence[
     rows = []
     for family in controls:
         marked = gan_samples(fingerprinted_generator(p, family)[0], n, 6)
-        clean = gan_samples(clean_generator(p, family)[0], n, 6)
-        rows.append({"images": f"{family} samples (fingerprinted vs clean control)"}
+        control, meta = clean_generator(p, family, progress, clean_iterations)
+        clean = gan_samples(control, n, 6)
+        rows.append({"images": f"{family} samples (fingerprinted vs clean control)",
+                     "clean_iterations": meta["config"]["iterations"]}
                     | ats_attack(np.concatenate([marked, clean]), truth, embed_once, seed=p.seed))
     real = real_test_crops(p, 2 * n)
     marked = embed(model.encoder, real[:n], db.fingerprints[p.families[0]])

@@ -366,12 +366,13 @@ def _checkpoint(p: StegaPreset, family: str, fingerprinted: bool, config) -> Pat
     return work_dir(p) / "checkpoints" / f"{kind}-{config_key(replace(config, iterations=0).as_dict())}.pt"
 
 
-def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool = True):
-    """The trained generator of ``family`` on fingerprinted (or, as control, clean) crops."""
+def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool = True, iterations: int | None = None):
+    """The trained generator of ``family`` on fingerprinted (or, as control, clean) crops, after the
+    preset's iterations or ``iterations``."""
     from ganprint.datasets import generator_module, train_generator
-    from ganprint.training import load_weights, save_weights
+    from ganprint.training import load_checkpoint, load_weights, save_weights
 
-    config = generator_config(p, family)
+    config = generator_config(p, family, iterations)
     tag = f"{family}-{config.iterations}" if fingerprinted else f"{family}-{config.iterations}.clean"
     folder = _weights_folder(p) if fingerprinted else work_dir(p) / "generators"
     entry = folder / f"{tag}.json"
@@ -381,6 +382,10 @@ def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool 
     # the clean control trains beside the steganography model (train_generators), so it must not load it
     images = fingerprinted_crops(p, family, steganography_model(p, progress)) if fingerprinted else None
     checkpoint = _checkpoint(p, family, fingerprinted, config)
+    if checkpoint.exists() and int(load_checkpoint(checkpoint)["iteration"]) > config.iterations:
+        # resuming would return the checkpoint's generator under the smaller count's name
+        raise ValueError(f"{checkpoint.name} holds {load_checkpoint(checkpoint)['iteration']} iterations, more than "
+                         f"the {config.iterations} asked for")
     record = _transfer_curve(p, family, config, checkpoint) if fingerprinted else None
     started = time.time()
     generator, log = train_generator(config, checkpoint, progress=progress, checkpoint_every=CHECKPOINT_EVERY,
@@ -402,9 +407,10 @@ def fingerprinted_generator(p: StegaPreset, family: str, progress: bool = True):
     return _generator(p, family, True, progress)
 
 
-def clean_generator(p: StegaPreset, family: str, progress: bool = True):
-    """The control: the same generator config trained on the clean crops."""
-    return _generator(p, family, False, progress)
+def clean_generator(p: StegaPreset, family: str, progress: bool = True, iterations: int | None = None):
+    """The control: the same generator config trained on the clean crops (for ``iterations`` if
+    given: a shorter control continues, through the shared checkpoint, into the full one)."""
+    return _generator(p, family, False, progress, iterations)
 
 
 def _train_in_worker(p: StegaPreset, family: str, fingerprinted: bool, progress: bool) -> str:
