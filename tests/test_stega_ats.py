@@ -163,6 +163,8 @@ def test_a_shorter_clean_control_continues_into_the_longer_one_and_never_passes_
     """--clean-iterations: a control trained for fewer iterations shares the full control's
     checkpoint; asking for fewer iterations than a checkpoint holds is refused (it would return
     the longer-trained generator under the shorter name)."""
+    import json
+
     import torch
 
     from ganprint.benchmark.cli import main
@@ -178,6 +180,12 @@ def test_a_shorter_clean_control_continues_into_the_longer_one_and_never_passes_
         pipeline.clean_generator(p, "dcgan", progress=False, iterations=1)
     assert main(["stega", "ats", "--preset", "smoke", "--n", "6", "--clean-iterations", "1", "--no-averaging"]) == 2
     assert "more than" in capsys.readouterr().err
-    assert main(["stega", "ats", "--preset", "smoke", "--n", "6", "--clean-iterations", "2", "--no-averaging"]) == 0
+    out = tmp_path / "out"
+    assert main(["stega", "ats", "--preset", "smoke", "--n", "6", "--clean-iterations", "2", "--no-averaging",
+                 "--publisher-control", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "ATS attack" in printed and "Averaging" not in printed
+    rows = json.loads((out / "stega_ats.json").read_text())["rows"]
+    assert [(r["images"].split()[0], r["encoder"]) for r in rows] == [
+        ("dcgan", "independent"), ("dcgan", "publisher's"), ("real", "independent"), ("real", "publisher's")]
+    assert rows[0]["clean_iterations"] == 2

@@ -68,6 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="comma list of publishers whose fingerprinted vs clean-control samples are attacked")
     ats.add_argument("--clean-iterations", type=positive_int, default=None,
                      help="train the clean controls this long instead of the preset's iterations")
+    ats.add_argument("--publisher-control", action="store_true",
+                     help="also attack with the publisher's own encoder (the leak a private encoder excludes)")
     ats.add_argument("--no-averaging", action="store_true", help="the ATS attack only, not the averaging attacks")
     ats.add_argument("--out", type=Path, default=None, help="folder for stega_ats.json (default: print only)")
     ats.set_defaults(handler=run_ats)
@@ -227,7 +229,8 @@ def run_ats(args: argparse.Namespace) -> int:
         check_output_dir(args.out, files=("stega_ats.json",))
     try:
         result = {"preset": p.name, "n": args.n} | evaluation.ats_secrecy(p, args.seed, args.n, controls,
-                                                                          args.attacker_recipe, args.clean_iterations)
+                                                                          args.attacker_recipe, args.clean_iterations,
+                                                                          args.publisher_control)
     except ValueError as error:  # a clean control's checkpoint past --clean-iterations
         raise UsageError(str(error)) from error
     if base is not None and args.attacker_recipe == "full":

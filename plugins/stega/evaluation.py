@@ -234,14 +234,17 @@ def data_secrecy(config, n_estimate: int = 1000, n_test: int = 300, seed: int = 
 
 
 def ats_secrecy(p: StegaPreset, seed: int = 1, n: int = 250, controls: Sequence[str] = ("dcgan",),
-                recipe: str = "full", clean_iterations: int | None = None, progress: bool = True) -> dict[str, Any]:
+                recipe: str = "full", clean_iterations: int | None = None, publisher_control: bool = False,
+                progress: bool = True) -> dict[str, Any]:
     """The ATS attack of App. A.2 (``ats.ats_attack``) with an encoder trained by the preset's
     recipe from ``seed`` (``pipeline.independent_model``): on ``n`` samples of each fingerprinted
     GAN of ``controls`` and ``n`` of its clean control (the paper: 250 and 250), and on ``n``
     fingerprinted real test crops (the first publisher's fingerprint) and ``n`` other clean ones.
     ``recipe``: how much of the preset's recipe the attacker's encoder goes through
     (``pipeline.ATTACKER_RECIPES``); ``clean_iterations``: the clean controls' training length, if
-    not the preset's."""
+    not the preset's. With ``publisher_control``, each set is attacked a second time with the
+    publisher's own encoder in the attacker's hands (the leak the paper's conclusion excludes:
+    "as long as we keep our encoder private")."""
     from ganprint.plugins.stega.ats import ats_attack
     from ganprint.plugins.stega.pipeline import independent_model
     from ganprint.plugins.stega.train import random_bits
@@ -249,23 +252,25 @@ def ats_secrecy(p: StegaPreset, seed: int = 1, n: int = 250, controls: Sequence[
     attacker = independent_model(p, seed, recipe, progress)
     model, db = steganography_model(p), database(p)
 
-    def embed_once(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return embed(attacker.encoder, images, random_bits(len(images), attacker.config.n_bits, rng))
+    def embedder(encoder):
+        def embed_once(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+            return embed(encoder, images, random_bits(len(images), encoder.n_bits, rng))
+        return embed_once
 
-    truth = np.r_[np.ones(n, bool), np.zeros(n, bool)]
-    rows = []
+    sets = []
     for family in controls:
         marked = gan_samples(fingerprinted_generator(p, family)[0], n, 6)
         control, meta = clean_generator(p, family, progress, clean_iterations)
-        clean = gan_samples(control, n, 6)
-        rows.append({"images": f"{family} samples (fingerprinted vs clean control)",
-                     "clean_iterations": meta["config"]["iterations"]}
-                    | ats_attack(np.concatenate([marked, clean]), truth, embed_once, seed=p.seed))
+        sets.append((f"{family} samples (fingerprinted vs clean control)", np.concatenate([marked, gan_samples(control, n, 6)]),
+                     {"clean_iterations": meta["config"]["iterations"]}))
     real = real_test_crops(p, 2 * n)
     marked = embed(model.encoder, real[:n], db.fingerprints[p.families[0]])
-    attacker_psnr = psnr(embed_once(real[n:], np.random.default_rng([seed, 3])), real[n:])
-    rows.append({"images": "real test crops (fingerprinted vs clean)"}
-                | ats_attack(np.concatenate([marked, real[n:]]), truth, embed_once, seed=p.seed))
+    sets.append(("real test crops (fingerprinted vs clean)", np.concatenate([marked, real[n:]]), {}))
+    attacker_psnr = psnr(embedder(attacker.encoder)(real[n:], np.random.default_rng([seed, 3])), real[n:])
+    encoders = [("independent", attacker.encoder)] + ([("publisher's", model.encoder)] if publisher_control else [])
+    truth = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    rows = [{"images": label, "encoder": who} | extra | ats_attack(images, truth, embedder(encoder), seed=p.seed)
+            for label, images, extra in sets for who, encoder in encoders]
     return {"attacker": {"seed": seed, "recipe": recipe, "config": attacker.config.as_dict(),
                          "val": attacker.manifest.get("val"), "train_seconds": attacker.manifest.get("train_seconds"),
                          "strength": attacker.encoder.strength, "psnr_on_test_crops": attacker_psnr},
