@@ -38,3 +38,15 @@ def check_same_size(X: np.ndarray, size: tuple[int, int], *, name: str = "X") ->
             f"{name} holds {X.shape[1]}x{X.shape[2]} images but this model was fitted on "
             f"{size[0]}x{size[1]} images"
         )
+
+
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (uint8 RGB, (H, W, 3)) encoded as JPEG at ``quality`` by OpenCV (libjpeg, 4:2:0
+    chroma subsampling) and decoded again. Shared by the JPEG attack and training-time JPEG."""
+    import cv2
+
+    bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {image.shape} image as JPEG")
+    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)

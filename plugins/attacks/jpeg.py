@@ -7,19 +7,10 @@ whose encode and decode give the same pixels).
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from ganprint.images import jpeg_roundtrip
 from ganprint.plugins.attacks.base import ImageAttack, check_interval, check_number
-
-
-def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
-    """``image`` (uint8 RGB) encoded as JPEG at ``quality`` and decoded again."""
-    bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
-        raise ValueError(f"OpenCV could not encode a {image.shape} image as JPEG")
-    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 class JPEGCompression(ImageAttack):

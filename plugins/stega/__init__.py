@@ -9,9 +9,10 @@ Attribution in Training Data"), end to end.
 - ``pipeline``: fingerprinted copies of the training data, zoo GANs trained on them, the
   ``zoo:stega`` dataset (§3);
 - ``perturb``: model perturbations ``weight_quantize`` and ``weight_noise`` (§4.6);
-- ``secrecy``: ``fingerprint_removal`` and ``fingerprint_forgery`` (App. A.2);
+- ``secrecy``: ``fingerprint_removal`` and ``fingerprint_forgery`` (averaging attacks);
+- ``ats``: the paper's own secrecy test (App. A.2), the ATS steganalysis attack;
 - ``evaluation``: Tables 1–2, the robustness sweeps of Fig. 3 and the secrecy results;
-- ``commands``: ``bench stega`` (build, eval, recipe) and ``bench stega-ship``.
+- ``commands``: ``bench stega`` (build, eval, ats, recipe) and ``bench stega-ship``.
 """
 from __future__ import annotations
 

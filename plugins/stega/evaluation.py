@@ -4,7 +4,7 @@ model perturbations, working range at 0.75) and App. A.2 (secrecy: removal and f
 
 Every function returns plain dicts of numbers; ``bench stega eval`` prints them and draws the PNGs.
 FID needs Inception weights, which cannot ship: fidelity is the sliced Wasserstein distance
-(``ganprint.datasets.swd``) instead, as in the zoo.
+(``ganprint.datasets.sliced_wasserstein_distance``) instead, as in the zoo.
 """
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ def bitwise(model: StegaModel, images: np.ndarray, bits: np.ndarray) -> float:
 
 
 def real_test_crops(p: StegaPreset, n: int, split: str = "test") -> np.ndarray:
-    from ganprint.datasets.realset import sample_crops
+    from ganprint.datasets import sample_crops
 
     return sample_crops(split, n, p.stega.image_size, p.seed + 11)[0]
 
 
 def gan_samples(generator, n: int, seed: int) -> np.ndarray:
-    from ganprint.datasets.gan_training import sample
+    from ganprint.datasets import sample
 
     return sample(generator, n, seed)
 
@@ -47,8 +47,8 @@ def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",)) -
     """Per family: bitwise accuracy on fingerprinted real data, on the fingerprinted GAN's samples and
     (control) on a clean GAN's samples; PSNR of stego vs clean; SWD of the fingerprinted GAN vs the
     clean GAN of the same family and vs real training crops."""
-    from ganprint.datasets.gan_training import training_crops
-    from ganprint.datasets.swd import swd
+    from ganprint.datasets import training_crops
+    from ganprint.datasets import sliced_wasserstein_distance as swd
 
     from ganprint.plugins.stega.pipeline import generator_config
 
@@ -141,7 +141,7 @@ def model_perturbation_curve(p: StegaPreset, family: str, make_attack: Callable[
                              strengths: Sequence[float], n: int = 300, seed: int = 0) -> dict[str, list]:
     """Bitwise accuracy and SWD (to the unperturbed generator's samples) against the strength of a
     model perturbation of the fingerprinted generator of ``family`` (Fig. 3 f–g)."""
-    from ganprint.datasets.swd import swd
+    from ganprint.datasets import sliced_wasserstein_distance as swd
 
     model, bits = steganography_model(p), database(p).fingerprints[family]
     generator, _ = fingerprinted_generator(p, family)
@@ -213,7 +213,7 @@ def data_secrecy(config, n_estimate: int = 1000, n_test: int = 300, seed: int = 
     ``n_estimate`` val crops; the attacker's estimate is their mean noise residual ("residual") or,
     stronger, the mean of stego − clean ("oracle"). Removal subtracts it from fingerprinted test
     crops, forgery adds it to clean test crops; both scored in bitwise accuracy."""
-    from ganprint.datasets.realset import sample_crops
+    from ganprint.datasets import sample_crops
 
     model = get_model(config)
     bits = np.random.default_rng([seed, 5]).integers(0, 2, config.n_bits, dtype=np.uint8)
@@ -231,3 +231,47 @@ def data_secrecy(config, n_estimate: int = 1000, n_test: int = 300, seed: int = 
         out[f"removal_{name}"] = bitwise(model, _add(stego_test, -pattern), bits)
         out[f"forgery_{name}"] = bitwise(model, _add(test, pattern), bits)
     return out
+
+
+def ats_secrecy(p: StegaPreset, seed: int = 1, n: int = 250, controls: Sequence[str] = ("dcgan",),
+                recipe: str = "full", clean_iterations: int | None = None, publisher_control: bool = False,
+                progress: bool = True) -> dict[str, Any]:
+    """The ATS attack of App. A.2 (``ats.ats_attack``) with an encoder trained by the preset's
+    recipe from ``seed`` (``pipeline.independent_model``): on ``n`` samples of each fingerprinted
+    GAN of ``controls`` and ``n`` of its clean control (the paper: 250 and 250), and on ``n``
+    fingerprinted real test crops (the first publisher's fingerprint) and ``n`` other clean ones.
+    ``recipe``: how much of the preset's recipe the attacker's encoder goes through
+    (``pipeline.ATTACKER_RECIPES``); ``clean_iterations``: the clean controls' training length, if
+    not the preset's. With ``publisher_control``, each set is attacked a second time with the
+    publisher's own encoder in the attacker's hands (the leak the paper's conclusion excludes:
+    "as long as we keep our encoder private")."""
+    from ganprint.plugins.stega.ats import ats_attack
+    from ganprint.plugins.stega.pipeline import independent_model
+    from ganprint.plugins.stega.train import random_bits
+
+    attacker = independent_model(p, seed, recipe, progress)
+    model, db = steganography_model(p), database(p)
+
+    def embedder(encoder):
+        def embed_once(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+            return embed(encoder, images, random_bits(len(images), encoder.n_bits, rng))
+        return embed_once
+
+    sets = []
+    for family in controls:
+        marked = gan_samples(fingerprinted_generator(p, family)[0], n, 6)
+        control, meta = clean_generator(p, family, progress, clean_iterations)
+        sets.append((f"{family} samples (fingerprinted vs clean control)", np.concatenate([marked, gan_samples(control, n, 6)]),
+                     {"clean_iterations": meta["config"]["iterations"]}))
+    real = real_test_crops(p, 2 * n)
+    marked = embed(model.encoder, real[:n], db.fingerprints[p.families[0]])
+    sets.append(("real test crops (fingerprinted vs clean)", np.concatenate([marked, real[n:]]), {}))
+    attacker_psnr = psnr(embedder(attacker.encoder)(real[n:], np.random.default_rng([seed, 3])), real[n:])
+    encoders = [("independent", attacker.encoder)] + ([("publisher's", model.encoder)] if publisher_control else [])
+    truth = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    rows = [{"images": label, "encoder": who} | extra | ats_attack(images, truth, embedder(encoder), seed=p.seed)
+            for label, images, extra in sets for who, encoder in encoders]
+    return {"attacker": {"seed": seed, "recipe": recipe, "config": attacker.config.as_dict(),
+                         "val": attacker.manifest.get("val"), "train_seconds": attacker.manifest.get("train_seconds"),
+                         "strength": attacker.encoder.strength, "psnr_on_test_crops": attacker_psnr},
+            "rows": rows}

@@ -3,7 +3,7 @@
 1. steganography training (``weights.get_model``) on real training crops;
 2. a fingerprint database: one random fingerprint per GAN publisher, here one per zoo family;
 3. fingerprint embedding: each publisher's copy of the zoo's training crops, passed through E;
-4. GAN training: the zoo's own training code (``ganprint.datasets.gan_training``), unchanged, on
+4. GAN training: the zoo's own training code (``ganprint.datasets.train_generator``), unchanged, on
    the fingerprinted copy — the GAN is a black box;
 5. sampling: the ``zoo:stega`` dataset, real crops (no fingerprint, ``bits=None``) and samples of
    each fingerprinted GAN recording its publisher's bits.
@@ -146,6 +146,46 @@ def shipped_preset_of_size(size: int) -> StegaPreset:
     raise ValueError(f"no shipped steganography model reads {size}x{size} images (shipped: {shipped})")
 
 
+def independent_configs(p: StegaPreset, seed: int) -> tuple[StegaConfig | None, StegaConfig]:
+    """(base, model) configs of a steganography model trained with the preset's recipe from another
+    ``seed`` (its initial weights, training crops, bits and training noise all drawn from it): the
+    attacker's independently trained encoder of the ATS attack (Yu et al. 2021, App. A.2). The
+    recipe's decoder phase is left out, as it trains the decoder alone and leaves the encoder as
+    it was: the attack uses only the encoder."""
+    if seed == p.stega.seed:
+        raise ValueError(f"the independent encoder needs a seed other than the preset's ({seed})")
+    if p.stega_base is None:
+        return None, replace(p.stega, seed=seed, decoder_epochs=0, attenuation=0.0)
+    base = replace(p.stega_base, seed=seed)
+    return base, replace(p.stega, seed=seed, base=config_key(base.as_dict()), decoder_epochs=0, attenuation=0.0)
+
+
+# how much of the preset's recipe the attacker's encoder goes through: "full" (its stage 1 and
+# fine-tune), or "base" (its stage 1 only, the residual strength then calibrated to the fine-tune's
+# PSNR target on the attacker's own val crops: a cheaper stand-in, about 40% of the training)
+ATTACKER_RECIPES = ("full", "base")
+
+
+def independent_model(p: StegaPreset, seed: int, recipe: str = "full", progress: bool = True) -> StegaModel:
+    """The attacker's model of :func:`independent_configs` (cached, or trained now, its base first);
+    with ``recipe="base"`` the base alone, at the preset's fidelity (see :data:`ATTACKER_RECIPES`)."""
+    from ganprint.plugins.stega.train import calibrate_strength, random_bits
+    from ganprint.plugins.stega.weights import real_crops
+
+    if recipe not in ATTACKER_RECIPES:
+        raise ValueError(f"recipe must be one of {ATTACKER_RECIPES}; got {recipe!r}")
+    base, config = independent_configs(p, seed)
+    if base is not None:
+        model = get_model(base, progress=progress)
+        if recipe == "base":
+            if p.stega.psnr_target > 0:
+                _, val = real_crops(base)
+                bits = random_bits(len(val), base.n_bits, np.random.default_rng([seed, 2]))
+                model.encoder.strength = calibrate_strength(model.encoder, val, bits, p.stega.psnr_target)
+            return model
+    return get_model(config, progress=progress)
+
+
 def preset(name: str) -> StegaPreset:
     if name not in PRESETS:
         raise ValueError(f"unknown zoo:stega preset {name!r}; known: {', '.join(PRESETS)}")
@@ -180,7 +220,7 @@ def database(p: StegaPreset) -> FingerprintDatabase:
 
 
 def generator_config(p: StegaPreset, family: str, iterations: int | None = None):
-    from ganprint.datasets.gan_training import GeneratorConfig
+    from ganprint.datasets import GeneratorConfig
 
     return GeneratorConfig(family, p.stega.image_size, p.width, p.iterations_of(family) if iterations is None else iterations,
                            seed=p.seed, n_train=p.n_train, ema=p.ema, precision=p.precision_of(family),
@@ -217,7 +257,7 @@ def _read_sealed_npz(path: Path) -> dict[str, np.ndarray] | None:
 
 def fingerprinted_crops(p: StegaPreset, family: str, model: StegaModel) -> np.ndarray:
     """The zoo's training crops of ``family`` with the publisher's fingerprint embedded (cached)."""
-    from ganprint.datasets.gan_training import training_crops
+    from ganprint.datasets import training_crops
 
     path = work_dir(p) / f"crops-{family}.npy"
     cached = _read_sealed_npz(path)
@@ -284,7 +324,7 @@ def _transfer_curve(p: StegaPreset, family: str, config, checkpoint: Path):
     it was, so training is unchanged."""
     import torch
 
-    from ganprint.datasets.gan_training import generator_module, sample
+    from ganprint.datasets import generator_module, sample
     from ganprint.plugins.stega.train import decode_logits
     from ganprint.training import load_checkpoint
 
@@ -326,12 +366,13 @@ def _checkpoint(p: StegaPreset, family: str, fingerprinted: bool, config) -> Pat
     return work_dir(p) / "checkpoints" / f"{kind}-{config_key(replace(config, iterations=0).as_dict())}.pt"
 
 
-def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool = True):
-    """The trained generator of ``family`` on fingerprinted (or, as control, clean) crops."""
-    from ganprint.datasets.gan_training import generator_module, train_generator
-    from ganprint.training import load_weights, save_weights
+def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool = True, iterations: int | None = None):
+    """The trained generator of ``family`` on fingerprinted (or, as control, clean) crops, after the
+    preset's iterations or ``iterations``."""
+    from ganprint.datasets import generator_module, train_generator
+    from ganprint.training import load_checkpoint, load_weights, save_weights
 
-    config = generator_config(p, family)
+    config = generator_config(p, family, iterations)
     tag = f"{family}-{config.iterations}" if fingerprinted else f"{family}-{config.iterations}.clean"
     folder = _weights_folder(p) if fingerprinted else work_dir(p) / "generators"
     entry = folder / f"{tag}.json"
@@ -341,6 +382,10 @@ def _generator(p: StegaPreset, family: str, fingerprinted: bool, progress: bool 
     # the clean control trains beside the steganography model (train_generators), so it must not load it
     images = fingerprinted_crops(p, family, steganography_model(p, progress)) if fingerprinted else None
     checkpoint = _checkpoint(p, family, fingerprinted, config)
+    if checkpoint.exists() and int(load_checkpoint(checkpoint)["iteration"]) > config.iterations:
+        # resuming would return the checkpoint's generator under the smaller count's name
+        raise ValueError(f"{checkpoint.name} holds {load_checkpoint(checkpoint)['iteration']} iterations, more than "
+                         f"the {config.iterations} asked for")
     record = _transfer_curve(p, family, config, checkpoint) if fingerprinted else None
     started = time.time()
     generator, log = train_generator(config, checkpoint, progress=progress, checkpoint_every=CHECKPOINT_EVERY,
@@ -362,9 +407,10 @@ def fingerprinted_generator(p: StegaPreset, family: str, progress: bool = True):
     return _generator(p, family, True, progress)
 
 
-def clean_generator(p: StegaPreset, family: str, progress: bool = True):
-    """The control: the same generator config trained on the clean crops."""
-    return _generator(p, family, False, progress)
+def clean_generator(p: StegaPreset, family: str, progress: bool = True, iterations: int | None = None):
+    """The control: the same generator config trained on the clean crops (for ``iterations`` if
+    given: a shorter control continues, through the shared checkpoint, into the full one)."""
+    return _generator(p, family, False, progress, iterations)
 
 
 def _train_in_worker(p: StegaPreset, family: str, fingerprinted: bool, progress: bool) -> str:
@@ -420,8 +466,8 @@ def _sample_seed(p: StegaPreset, family: str, split: str) -> int:
 
 def build_dataset(p: StegaPreset, progress: bool = True) -> ArrayDataset:
     """Real crops of each split plus samples of every fingerprinted generator, with their bits."""
-    from ganprint.datasets.gan_training import sample
-    from ganprint.datasets.realset import sample_crops
+    from ganprint.datasets import sample
+    from ganprint.datasets import sample_crops
 
     db = database(p)
     images, labels, splits, bits = [], [], [], []

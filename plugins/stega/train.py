@@ -40,6 +40,8 @@ from ganprint.training import History, predict_batched, to_tensor, train_epochs
 # "" keeps torch's default initialisation of the decoder; "he" draws its convolutions from He et al.'s
 # ReLU-preserving normal, without which a 64 px decoder (seven plain ReLU convolutions) stays at chance
 DECODER_INITS = ("", "he")
+# training-time JPEG draws its quality from [jpeg_min_quality, JPEG_MAX_QUALITY]
+JPEG_MAX_QUALITY = 95
 
 
 @dataclass(frozen=True)
@@ -71,17 +73,27 @@ class StegaConfig:
     decoder_epochs: int = 0
     attenuation: float = 0.0
     decoder_init: str = ""
+    jpeg_min_quality: int = 0
+    crop_min: float = 0.0
+    independence_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.decoder_init not in DECODER_INITS:
             raise ValueError(f"decoder_init must be one of {DECODER_INITS}; got {self.decoder_init!r}")
+        if self.jpeg_min_quality and not 1 <= self.jpeg_min_quality <= JPEG_MAX_QUALITY:
+            raise ValueError(f"jpeg_min_quality must be 0 (off) or in 1..{JPEG_MAX_QUALITY}; got {self.jpeg_min_quality}")
+        if self.crop_min and not 0 < self.crop_min < 1:
+            raise ValueError(f"crop_min must be 0 (off) or a fraction of the side in (0, 1); got {self.crop_min}")
+        if self.independence_weight < 0:
+            raise ValueError(f"independence_weight must be >= 0; got {self.independence_weight}")
 
     def as_dict(self) -> dict:
         """The config as a dict; an empty ``base`` and switched-off perturbations are left out, so
         keys of models trained before they existed stay put."""
         config = asdict(self)
         for name, off in (("base", ""), ("blur_sigma", 0.0), ("noise_std", 0.0), ("psnr_target", 0.0),
-                          ("decoder_epochs", 0), ("attenuation", 0.0), ("decoder_init", "")):
+                          ("decoder_epochs", 0), ("attenuation", 0.0), ("decoder_init", ""), ("jpeg_min_quality", 0),
+                          ("crop_min", 0.0), ("independence_weight", 0.0)):
             if config[name] == off:
                 del config[name]
         return config
@@ -153,33 +165,92 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(out, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
 
 
-class TrainingPerturbation:
-    """The random blur and noise the decoder reads stego images through in training (see module)."""
+def random_crop_resize(images: torch.Tensor, fraction: float, rng: np.random.Generator) -> torch.Tensor:
+    """Differentiable crop and resize back (StegaStamp's geometric augmentation, the crop of Yu 2021
+    §4.6): one square of side ``fraction`` × the image side, at a random position, per batch,
+    bilinearly resized to the full size."""
+    n, c, h, w = images.shape
+    side = max(2, int(round(fraction * min(h, w))))
+    if side >= min(h, w):
+        return images
+    top, left = (int(v) for v in rng.integers(0, [h - side + 1, w - side + 1]))
+    crop = images[:, :, top:top + side, left:left + side]
+    return F.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False)
 
-    def __init__(self, blur_sigma: float, noise_std: float, seed: int) -> None:
+
+def straight_through_jpeg(images: torch.Tensor, quality: int) -> torch.Tensor:
+    """A real JPEG round trip (OpenCV, ``ganprint.images.jpeg_roundtrip``) of [−1, 1] images at
+    ``quality`` in the forward pass, the identity in the backward pass (the straight-through
+    estimator): the decoder reads true JPEG artefacts, and the encoder's gradient passes as if
+    the compression were not there (Shin & Song 2017's JPEG-Mask is the smooth alternative)."""
+    from ganprint.images import jpeg_roundtrip
+    from ganprint.training import to_images
+
+    with torch.no_grad():
+        decoded = np.stack([jpeg_roundtrip(image, quality) for image in to_images(images.detach())])
+        compressed = to_tensor(decoded, images.device).to(images.dtype)
+    return images + (compressed - images).detach()
+
+
+class TrainingPerturbation:
+    """The random crop, blur, JPEG and noise the decoder reads stego images through in training, in
+    that order, each switched on by its setting (see module): a crop of a side fraction uniform in
+    [``crop_min``, 1], a blur of σ uniform in [0, ``blur_sigma``], JPEG (straight-through) at a
+    quality uniform in [``jpeg_min_quality``, 95], Gaussian noise of std uniform in [0, ``noise_std``]."""
+
+    def __init__(self, blur_sigma: float, noise_std: float, seed: int, jpeg_min_quality: int = 0,
+                 crop_min: float = 0.0) -> None:
         self.blur_sigma, self.noise_std = blur_sigma, noise_std
+        self.jpeg_min_quality, self.crop_min = jpeg_min_quality, crop_min
         self.rng = np.random.default_rng([seed, 3])
         self.torch_rng = torch.Generator().manual_seed(int(self.rng.integers(2 ** 31)))
+        # the crop and JPEG draw from their own streams, so the blur and noise of a config without
+        # them are drawn as they were before these options existed
+        self.geometry_rng = np.random.default_rng([seed, 6])
+
+    @classmethod
+    def of(cls, config: "StegaConfig", seed: int) -> "TrainingPerturbation | None":
+        """The perturbation of ``config`` (None if every setting is off)."""
+        if not (config.blur_sigma > 0 or config.noise_std > 0 or config.jpeg_min_quality or config.crop_min):
+            return None
+        return cls(config.blur_sigma, config.noise_std, seed, config.jpeg_min_quality, config.crop_min)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if self.crop_min > 0:
+            images = random_crop_resize(images, float(self.geometry_rng.uniform(self.crop_min, 1.0)), self.geometry_rng)
         if self.blur_sigma > 0:
             images = gaussian_blur(images, float(self.rng.uniform(0, self.blur_sigma)))
+        if self.jpeg_min_quality:
+            quality = int(self.geometry_rng.integers(self.jpeg_min_quality, JPEG_MAX_QUALITY, endpoint=True))
+            images = straight_through_jpeg(images, quality)
         if self.noise_std > 0:
             std = float(self.rng.uniform(0, self.noise_std))
             images = images + std * torch.randn(images.shape, generator=self.torch_rng)
         return images
 
 
+def independent_share(residuals: torch.Tensor) -> torch.Tensor:
+    """The image-independent share of residuals (stego − clean) of images that share one
+    fingerprint: the energy of their mean over their mean energy. 1 for a fixed pattern; about
+    1 / len(residuals) for residuals that are independent from image to image."""
+    mean = residuals.mean(dim=0)
+    return mean.pow(2).sum() / residuals.pow(2).sum(dim=(1, 2, 3)).mean().clamp_min(1e-12)
+
+
 def stego_losses(encoder: FingerprintEncoder, decoder: FingerprintDecoderNet, images: torch.Tensor,
-                 bits: torch.Tensor, group: int, perturb=None) -> dict[str, torch.Tensor]:
+                 bits: torch.Tensor, group: int, perturb=None, secrecy: bool = True) -> dict[str, torch.Tensor]:
     """The loss terms of one batch whose first ``group`` images share a fingerprint (see module);
-    ``perturb`` (training only) is applied to the stego images before the decoder reads them."""
+    ``perturb`` (training only) is applied to the stego images before the decoder reads them.
+    With a group: ``independence``, the group's image-independent share (:func:`independent_share`),
+    and, if ``secrecy``, the forgery and removal terms."""
     stego = encoder(images, bits)
     logits = decoder(stego if perturb is None else perturb(stego))
     out = {"bce": F.binary_cross_entropy_with_logits(logits, bits.float()),
            "mse": F.mse_loss(stego, images),
            "acc": ((logits > 0) == bits.bool()).float().mean()}
     if 0 < group < len(images):
+        out["independence"] = independent_share(stego[:group] - images[:group])
+    if secrecy and 0 < group < len(images):
         mean_residual = (stego[:group] - images[:group]).mean(dim=0, keepdim=True)
         forged = decoder(images[group:] + mean_residual)
         removed = decoder(stego[:group] - mean_residual)
@@ -224,9 +295,8 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
         schedule.ramp_start = -config.ramp_steps
     optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=config.learning_rate)
     bit_rng = np.random.default_rng([config.seed, 1])
-    group = config.secrecy_group if config.secrecy_weight > 0 else 0
-    perturb = (TrainingPerturbation(config.blur_sigma, config.noise_std, config.seed)
-               if config.blur_sigma > 0 or config.noise_std > 0 else None)
+    group = config.secrecy_group if config.secrecy_weight > 0 or config.independence_weight > 0 else 0
+    perturb = TrainingPerturbation.of(config, config.seed)
 
     def step(batch: list[torch.Tensor]) -> Mapping[str, float]:
         (images,) = batch
@@ -234,12 +304,15 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
         if 0 < group < len(images):
             bits[:group] = bits[0]
         bits_t = torch.from_numpy(bits)
-        terms = stego_losses(encoder, decoder, images, bits_t, group if group < len(images) else 0, perturb)
+        terms = stego_losses(encoder, decoder, images, bits_t, group if group < len(images) else 0, perturb,
+                             secrecy=config.secrecy_weight > 0)
         lam = schedule.update(float(terms["acc"]))
         loss = terms["bce"] + lam * terms["mse"]
+        ramp = lam / config.lambda_final if config.lambda_final else float(schedule.ramp_start is not None)
         if "forgery" in terms:
-            ramp = lam / config.lambda_final if config.lambda_final else float(schedule.ramp_start is not None)
             loss = loss + ramp * config.secrecy_weight * (terms["forgery"] + terms["removal"])
+        if "independence" in terms and config.independence_weight > 0:
+            loss = loss + ramp * config.independence_weight * terms["independence"]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -286,7 +359,7 @@ def refine_decoder(config: StegaConfig, encoder: FingerprintEncoder, decoder: Fi
     encoder.eval()
     optimizer = torch.optim.Adam(decoder.parameters(), lr=config.learning_rate / 10)
     rng = np.random.default_rng([config.seed, 5])
-    perturb = TrainingPerturbation(config.blur_sigma, config.noise_std, config.seed + 1)
+    perturb = TrainingPerturbation.of(config, config.seed + 1) or (lambda images: images)
 
     def step(batch: list[torch.Tensor]) -> Mapping[str, float]:
         (images,) = batch

@@ -67,7 +67,7 @@ def load_model(folder: Path) -> StegaModel:
 
 def real_crops(config: StegaConfig) -> tuple[np.ndarray, np.ndarray]:
     """Train and val crops of the real base set for steganography training."""
-    from ganprint.datasets.realset import sample_crops
+    from ganprint.datasets import sample_crops
 
     train, _ = sample_crops("train", config.n_train, config.image_size, config.seed)
     val, _ = sample_crops("val", config.n_val, config.image_size, config.seed)

@@ -1,0 +1,90 @@
+"""The training levers of the stega recipe (docs/results/stega, issue #34): a differentiable random
+crop, a straight-through JPEG and a penalty on the image-independent part of the fingerprint,
+between encoder and decoder; each off by default and out of the model's cache key when off."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganprint.images import jpeg_roundtrip
+from ganprint.plugins.stega.train import (StegaConfig, TrainingPerturbation, independent_share, random_crop_resize,
+                                          straight_through_jpeg, train_stega)
+from ganprint.training import to_images, to_tensor
+
+TINY = StegaConfig(n_bits=8, width=8, n_train=64, n_val=32, batch_size=32, max_epochs=2, ramp_steps=2,
+                   secrecy_weight=0.0, secrecy_group=8, accept_acc=0.0)
+
+
+def _images(n: int = 4, size: int = 16, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+def test_levers_are_off_by_default_keyed_when_on_and_checked():
+    assert not {"jpeg_min_quality", "crop_min", "independence_weight"} & set(StegaConfig().as_dict())
+    on = StegaConfig(jpeg_min_quality=50, crop_min=0.67, independence_weight=2.0).as_dict()
+    assert (on["jpeg_min_quality"], on["crop_min"], on["independence_weight"]) == (50, 0.67, 2.0)
+    for bad in ({"jpeg_min_quality": 101}, {"crop_min": 1.0}, {"crop_min": -0.1}, {"independence_weight": -1.0}):
+        with pytest.raises(ValueError):
+            StegaConfig(**bad)
+    assert TrainingPerturbation.of(StegaConfig(), 0) is None
+
+
+def test_straight_through_jpeg_is_a_real_jpeg_forward_and_the_identity_backward():
+    images = _images()
+    x = to_tensor(images, torch.device("cpu")).requires_grad_(True)
+    out = straight_through_jpeg(x, 50)
+    expected = np.stack([jpeg_roundtrip(image, 50) for image in images])
+    assert np.array_equal(to_images(out), expected) and not np.array_equal(expected, images)
+    weights = torch.randn_like(x)
+    (out * weights).sum().backward()
+    assert torch.equal(x.grad, weights)
+
+
+def test_the_random_crop_resizes_a_part_of_the_image_back_and_passes_gradients():
+    x = to_tensor(_images(size=32), torch.device("cpu")).requires_grad_(True)
+    rng = np.random.default_rng(0)
+    out = random_crop_resize(x, 0.5, rng)
+    assert out.shape == x.shape and not torch.allclose(out, x)
+    out.sum().backward()
+    assert x.grad.abs().sum() > 0 and (x.grad == 0).any()  # pixels outside the crop get none
+    assert torch.equal(random_crop_resize(x, 1.0, rng), x)
+
+
+def test_the_perturbation_of_blur_and_noise_alone_draws_as_before_the_new_levers():
+    """A config without crop or JPEG perturbs exactly as the two-argument perturbation did, so the
+    shipped models' training is unchanged."""
+    x = to_tensor(_images(), torch.device("cpu"))
+    config = StegaConfig(blur_sigma=1.0, noise_std=0.2)
+    a, b = TrainingPerturbation(1.0, 0.2, 3), TrainingPerturbation.of(config, 3)
+    for _ in range(3):
+        assert torch.equal(a(x), b(x))
+    with_jpeg = TrainingPerturbation.of(StegaConfig(jpeg_min_quality=30), 3)
+    assert not torch.equal(with_jpeg(x), x)
+
+
+def test_independent_share_is_one_for_a_fixed_pattern_and_small_for_independent_residuals():
+    torch.manual_seed(0)
+    pattern = torch.randn(1, 3, 16, 16)
+    assert float(independent_share(pattern.repeat(16, 1, 1, 1))) == pytest.approx(1.0)
+    independent = torch.randn(16, 3, 16, 16)
+    assert float(independent_share(independent)) == pytest.approx(1 / 16, rel=0.2)
+    mixed = pattern + 0.5 * torch.randn(16, 3, 16, 16)
+    assert 1 / 16 < float(independent_share(mixed)) < 1.0
+
+
+def test_the_independence_penalty_changes_training_and_lowers_the_share():
+    """With the penalty the encoder is pushed away from a fixed pattern: the same tiny training
+    with and without it ends at different weights, and the penalised residuals share less."""
+    images = _images(TINY.n_train + TINY.n_val, 16, 1)
+    config = StegaConfig(**(TINY.as_dict() | {"image_size": 16}))
+    shares = {}
+    for weight in (0.0, 50.0):
+        trained = StegaConfig(**(config.as_dict() | {"independence_weight": weight}))
+        encoder, _, history, _ = train_stega(trained, images[:TINY.n_train], images[TINY.n_train:], progress=False)
+        x = to_tensor(images[TINY.n_train:], torch.device("cpu"))
+        bits = torch.ones(len(x), trained.n_bits, dtype=torch.uint8)
+        with torch.no_grad():
+            shares[weight] = float(independent_share(encoder(x, bits) - x))
+        assert ("independence" in history.losses[0]) == (weight > 0) and "forgery" not in history.losses[0]
+    assert shares[50.0] < shares[0.0]
