@@ -14,8 +14,9 @@ from ganprint.plugins.stega.database import FingerprintDatabase, random_match_pr
 from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
 from ganprint.plugins.stega.perturb import WeightNoise, WeightQuantization
 from ganprint.plugins.stega.secrecy import FingerprintForgery, FingerprintRemoval, estimate_fingerprint
-from ganprint.plugins.stega.train import (LambdaSchedule, StegaConfig, TrainingPerturbation, embed, gaussian_blur,
-                                          psnr, selection_score)
+from ganprint.plugins.stega.augment import TrainingPerturbation, gaussian_blur
+from ganprint.plugins.stega.config import StegaConfig, psnr
+from ganprint.plugins.stega.train import LambdaSchedule, embed, selection_score
 from ganprint.testing import check_detector
 
 TINY = StegaConfig(n_bits=8, width=8, n_train=96, n_val=32, batch_size=32, max_epochs=2, ramp_steps=3,

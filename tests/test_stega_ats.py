@@ -139,7 +139,8 @@ def test_the_base_attacker_is_the_preset_s_stage_one_from_another_seed_at_the_pr
 
     from ganprint.cache import config_key
     from ganprint.plugins.stega import pipeline
-    from ganprint.plugins.stega.train import embed, psnr, random_bits
+    from ganprint.plugins.stega.config import psnr, random_bits
+    from ganprint.plugins.stega.train import embed
     from ganprint.plugins.stega.weights import real_crops
 
     monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from ganprint.images import jpeg_roundtrip
-from ganprint.plugins.stega.train import (StegaConfig, TrainingPerturbation, independent_share, random_crop_resize,
-                                          straight_through_jpeg, train_stega)
+from ganprint.plugins.stega.augment import TrainingPerturbation, random_crop_resize, straight_through_jpeg
+from ganprint.plugins.stega.config import StegaConfig
+from ganprint.plugins.stega.train import independent_share, train_stega
 from ganprint.training import to_images, to_tensor
 
 TINY = StegaConfig(n_bits=8, width=8, n_train=64, n_val=32, batch_size=32, max_epochs=2, ramp_steps=2,

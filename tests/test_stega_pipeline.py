@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ganprint import REAL
+from ganprint.plugins.stega import publishers
 
 
 @pytest.fixture(scope="module")
@@ -238,8 +239,8 @@ def test_ship_copies_the_model_and_generators_and_drops_an_older_version_s(smoke
     from ganprint.cache import config_key
 
     pipeline, p = smoke
-    monkeypatch.setattr(pipeline, "SHIPPED", tmp_path)
-    monkeypatch.setattr(pipeline, "SHIPPED_GANS", tmp_path / "gans")
+    monkeypatch.setattr(publishers, "SHIPPED", tmp_path)
+    monkeypatch.setattr(publishers, "SHIPPED_GANS", tmp_path / "gans")
     (tmp_path / "gans" / p.name).mkdir(parents=True)
     (tmp_path / "gans" / p.name / "mmdgan-1200.safetensors").write_bytes(b"an older version's generator")
     (tmp_path / "gans" / "other").mkdir()
@@ -309,10 +310,10 @@ def test_the_transfer_curve_is_what_the_final_generator_carries_and_leaves_train
     pipeline, p = smoke
     family = p.families[0]
     curved, plain = replace(p, name="curved", seed=2), replace(p, name="plain", seed=2)
-    monkeypatch.setattr(pipeline, "CHECKPOINT_EVERY", 1)
-    monkeypatch.setattr(pipeline, "CURVE_EVERY", 1)  # a point after every iteration, in mid-training
+    monkeypatch.setattr(publishers, "CHECKPOINT_EVERY", 1)
+    monkeypatch.setattr(publishers, "CURVE_EVERY", 1)  # a point after every iteration, in mid-training
     generator, meta = pipeline.fingerprinted_generator(curved, family, progress=False)
-    monkeypatch.setattr(pipeline, "CURVE_EVERY", 10 ** 9)
+    monkeypatch.setattr(publishers, "CURVE_EVERY", 10 ** 9)
     assert meta["sha256"] == pipeline.fingerprinted_generator(plain, family, progress=False)[1]["sha256"]
     curve = pipeline.transfer_curve(curved, family)
     assert list(curve) == list(range(1, p.iterations_of(family) + 1))

@@ -61,7 +61,7 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         if not state:
             return
         from ganprint.plugins.stega.model import FingerprintDecoderNet
-        from ganprint.plugins.stega.train import StegaConfig
+        from ganprint.plugins.stega.config import StegaConfig
         from ganprint.plugins.stega.weights import StegaModel
         from ganprint.training import device
 

@@ -17,7 +17,8 @@ from ganprint.plugins.stega.database import OPEN_WORLD_MATCH, FingerprintDatabas
 from ganprint.plugins.stega.pipeline import (StegaPreset, clean_generator, database, fingerprinted_generator,
                                              steganography_model)
 from ganprint.plugins.stega.secrecy import estimate_fingerprint
-from ganprint.plugins.stega.train import StegaConfig, decode_logits, embed, psnr
+from ganprint.plugins.stega.config import StegaConfig, psnr
+from ganprint.plugins.stega.train import decode_logits, embed
 from ganprint.plugins.stega.weights import StegaModel, get_model
 
 DETECTION_MARGIN_BITS = 3
@@ -247,7 +248,7 @@ def ats_secrecy(p: StegaPreset, seed: int = 1, n: int = 250, controls: Sequence[
     "as long as we keep our encoder private")."""
     from ganprint.plugins.stega.ats import ats_attack
     from ganprint.plugins.stega.pipeline import independent_model
-    from ganprint.plugins.stega.train import random_bits
+    from ganprint.plugins.stega.config import random_bits
 
     attacker = independent_model(p, seed, recipe, progress)
     model, db = steganography_model(p), database(p)

@@ -25,89 +25,17 @@ than ``attenuation`` (``refine_decoder``), leaving the encoder, and so the stego
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
 from typing import Mapping
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ganprint.plugins.stega.augment import TrainingPerturbation
+from ganprint.plugins.stega.config import StegaConfig, psnr, random_bits
 from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
 from ganprint.seeding import seed_everything
 from ganprint.training import History, predict_batched, to_tensor, train_epochs
-
-
-# "" keeps torch's default initialisation of the decoder; "he" draws its convolutions from He et al.'s
-# ReLU-preserving normal, without which a 64 px decoder (seven plain ReLU convolutions) stays at chance
-DECODER_INITS = ("", "he")
-# training-time JPEG draws its quality from [jpeg_min_quality, JPEG_MAX_QUALITY]
-JPEG_MAX_QUALITY = 95
-
-
-@dataclass(frozen=True)
-class StegaConfig:
-    """Everything the trained encoder/decoder depend on (their cache key).
-
-    ``base`` is the config key of a trained model to start from (fine-tuning, e.g. adding the
-    secrecy term to a model trained with the plain objective); λ then starts at ``lambda_final``.
-    """
-
-    n_bits: int = 32
-    image_size: int = 32
-    width: int = 16
-    n_train: int = 2048
-    n_val: int = 256
-    batch_size: int = 32
-    max_epochs: int = 10
-    learning_rate: float = 1e-3
-    accept_acc: float = 0.95
-    lambda_final: float = 40.0
-    ramp_steps: int = 200
-    secrecy_weight: float = 1.0
-    secrecy_group: int = 16
-    seed: int = 0
-    base: str = ""
-    blur_sigma: float = 0.0
-    noise_std: float = 0.0
-    psnr_target: float = 0.0
-    decoder_epochs: int = 0
-    attenuation: float = 0.0
-    decoder_init: str = ""
-    jpeg_min_quality: int = 0
-    crop_min: float = 0.0
-    independence_weight: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.decoder_init not in DECODER_INITS:
-            raise ValueError(f"decoder_init must be one of {DECODER_INITS}; got {self.decoder_init!r}")
-        if self.jpeg_min_quality and not 1 <= self.jpeg_min_quality <= JPEG_MAX_QUALITY:
-            raise ValueError(f"jpeg_min_quality must be 0 (off) or in 1..{JPEG_MAX_QUALITY}; got {self.jpeg_min_quality}")
-        if self.crop_min and not 0 < self.crop_min < 1:
-            raise ValueError(f"crop_min must be 0 (off) or a fraction of the side in (0, 1); got {self.crop_min}")
-        if self.independence_weight < 0:
-            raise ValueError(f"independence_weight must be >= 0; got {self.independence_weight}")
-
-    def as_dict(self) -> dict:
-        """The config as a dict; an empty ``base`` and switched-off perturbations are left out, so
-        keys of models trained before they existed stay put."""
-        config = asdict(self)
-        for name, off in (("base", ""), ("blur_sigma", 0.0), ("noise_std", 0.0), ("psnr_target", 0.0),
-                          ("decoder_epochs", 0), ("attenuation", 0.0), ("decoder_init", ""), ("jpeg_min_quality", 0),
-                          ("crop_min", 0.0), ("independence_weight", 0.0)):
-            if config[name] == off:
-                del config[name]
-        return config
-
-
-def psnr(stego: np.ndarray, clean: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB between two uint8 batches."""
-    mse = np.mean((stego.astype(np.float64) - clean.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-12)))
-
-
-def random_bits(n: int, n_bits: int, rng: np.random.Generator) -> np.ndarray:
-    """Uniformly random fingerprints, uint8 (n, n_bits)."""
-    return rng.integers(0, 2, size=(n, n_bits), dtype=np.uint8)
 
 
 class LambdaSchedule:
@@ -148,85 +76,6 @@ def calibrate_strength(encoder: FingerprintEncoder, images: np.ndarray, bits: np
     finally:
         encoder.strength = was
     return float(strength)
-
-
-def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Differentiable per-channel Gaussian blur of (N, C, H, W) images (reflect padding)."""
-    if sigma <= 0:
-        return images
-    radius = max(1, int(round(2.5 * sigma)))
-    x = torch.arange(-radius, radius + 1, dtype=images.dtype)
-    kernel = torch.exp(-x ** 2 / (2 * sigma ** 2))
-    kernel = kernel / kernel.sum()
-    c = images.shape[1]
-    out = F.pad(images, (radius, radius, 0, 0), mode="reflect")
-    out = F.conv2d(out, kernel.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
-    out = F.pad(out, (0, 0, radius, radius), mode="reflect")
-    return F.conv2d(out, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
-
-
-def random_crop_resize(images: torch.Tensor, fraction: float, rng: np.random.Generator) -> torch.Tensor:
-    """Differentiable crop and resize back (StegaStamp's geometric augmentation, the crop of Yu 2021
-    §4.6): one square of side ``fraction`` × the image side, at a random position, per batch,
-    bilinearly resized to the full size."""
-    n, c, h, w = images.shape
-    side = max(2, int(round(fraction * min(h, w))))
-    if side >= min(h, w):
-        return images
-    top, left = (int(v) for v in rng.integers(0, [h - side + 1, w - side + 1]))
-    crop = images[:, :, top:top + side, left:left + side]
-    return F.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False)
-
-
-def straight_through_jpeg(images: torch.Tensor, quality: int) -> torch.Tensor:
-    """A real JPEG round trip (OpenCV, ``ganprint.images.jpeg_roundtrip``) of [−1, 1] images at
-    ``quality`` in the forward pass, the identity in the backward pass (the straight-through
-    estimator): the decoder reads true JPEG artefacts, and the encoder's gradient passes as if
-    the compression were not there (Shin & Song 2017's JPEG-Mask is the smooth alternative)."""
-    from ganprint.images import jpeg_roundtrip
-    from ganprint.training import to_images
-
-    with torch.no_grad():
-        decoded = np.stack([jpeg_roundtrip(image, quality) for image in to_images(images.detach())])
-        compressed = to_tensor(decoded, images.device).to(images.dtype)
-    return images + (compressed - images).detach()
-
-
-class TrainingPerturbation:
-    """The random crop, blur, JPEG and noise the decoder reads stego images through in training, in
-    that order, each switched on by its setting (see module): a crop of a side fraction uniform in
-    [``crop_min``, 1], a blur of σ uniform in [0, ``blur_sigma``], JPEG (straight-through) at a
-    quality uniform in [``jpeg_min_quality``, 95], Gaussian noise of std uniform in [0, ``noise_std``]."""
-
-    def __init__(self, blur_sigma: float, noise_std: float, seed: int, jpeg_min_quality: int = 0,
-                 crop_min: float = 0.0) -> None:
-        self.blur_sigma, self.noise_std = blur_sigma, noise_std
-        self.jpeg_min_quality, self.crop_min = jpeg_min_quality, crop_min
-        self.rng = np.random.default_rng([seed, 3])
-        self.torch_rng = torch.Generator().manual_seed(int(self.rng.integers(2 ** 31)))
-        # the crop and JPEG draw from their own streams, so the blur and noise of a config without
-        # them are drawn as they were before these options existed
-        self.geometry_rng = np.random.default_rng([seed, 6])
-
-    @classmethod
-    def of(cls, config: "StegaConfig", seed: int) -> "TrainingPerturbation | None":
-        """The perturbation of ``config`` (None if every setting is off)."""
-        if not (config.blur_sigma > 0 or config.noise_std > 0 or config.jpeg_min_quality or config.crop_min):
-            return None
-        return cls(config.blur_sigma, config.noise_std, seed, config.jpeg_min_quality, config.crop_min)
-
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        if self.crop_min > 0:
-            images = random_crop_resize(images, float(self.geometry_rng.uniform(self.crop_min, 1.0)), self.geometry_rng)
-        if self.blur_sigma > 0:
-            images = gaussian_blur(images, float(self.rng.uniform(0, self.blur_sigma)))
-        if self.jpeg_min_quality:
-            quality = int(self.geometry_rng.integers(self.jpeg_min_quality, JPEG_MAX_QUALITY, endpoint=True))
-            images = straight_through_jpeg(images, quality)
-        if self.noise_std > 0:
-            std = float(self.rng.uniform(0, self.noise_std))
-            images = images + std * torch.randn(images.shape, generator=self.torch_rng)
-        return images
 
 
 def independent_share(residuals: torch.Tensor) -> torch.Tensor:

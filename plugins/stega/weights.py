@@ -18,7 +18,8 @@ import torch
 from ganprint.atomic import write_text
 from ganprint.cache import cache_dir, config_key
 from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
-from ganprint.plugins.stega.train import StegaConfig, train_stega
+from ganprint.plugins.stega.config import StegaConfig
+from ganprint.plugins.stega.train import train_stega
 from ganprint.training import file_sha256, load_weights, save_weights
 
 SHIPPED = Path(__file__).with_name("weights")

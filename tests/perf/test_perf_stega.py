@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
-from ganprint.plugins.stega.train import StegaConfig, decode_logits, embed
+from ganprint.plugins.stega.config import StegaConfig
+from ganprint.plugins.stega.train import decode_logits, embed
 
 N_IMAGES = 256
 

@@ -22,7 +22,8 @@ import torch
 from ganprint.datasets.gan_training import sample, training_crops
 from ganprint.datasets.realset import sample_crops
 from ganprint.plugins.stega import pipeline
-from ganprint.plugins.stega.train import decode_logits, embed, random_bits
+from ganprint.plugins.stega.config import random_bits
+from ganprint.plugins.stega.train import decode_logits, embed
 from ganprint.plugins.stega.weights import real_crops
 
 N, SAMPLE_SEED, RIDGE = 1000, 7, 30.0

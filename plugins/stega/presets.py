@@ -1,0 +1,182 @@
+"""The ``zoo:stega`` presets (Yu et al. 2021, §3 and §4; the recipes are this project's, see
+docs/results/stega): which steganography model, which GAN publishers, how long each trains, and
+the preset's own and an attacker's independently trained model (App. A.2).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from ganprint.cache import config_key
+from ganprint.plugins.stega.config import StegaConfig
+from ganprint.plugins.stega.weights import StegaModel, get_model
+
+
+@dataclass(frozen=True)
+class StegaPreset:
+    """What ``zoo:stega:<name>`` is built from."""
+
+    name: str
+    stega: StegaConfig
+    families: tuple[str, ...] = ("dcgan", "sngan", "mmdgan")
+    iterations: int = 1200
+    width: int = 16
+    n_train: int = 2000
+    samples: tuple[int, int, int] = (300, 100, 200)
+    real: tuple[int, int, int] = (300, 100, 200)
+    seed: int = 0
+    family_iterations: dict = field(default_factory=dict)
+    stega_base: StegaConfig | None = None  # the model ``stega`` is fine-tuned from (its ``base``)
+    ema: float | None = None  # the GANs' generator moving average (``GeneratorConfig.ema``)
+    precision: str = ""  # the GANs' training arithmetic (``GeneratorConfig.precision``): "" float32, "bf16"
+    family_precision: dict = field(default_factory=dict)  # per family, overriding ``precision``
+    # per family, Adam settings replacing the family's: {"lr": (generator, critic), "betas": (b1, b2)}
+    family_adam: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.stega_base is None) != (not self.stega.base) or (
+                self.stega_base is not None and config_key(self.stega_base.as_dict()) != self.stega.base):
+            raise ValueError("stega_base must be the config whose key is stega.base")
+        for family, adam in self.family_adam.items():
+            if family not in self.families or not set(adam) <= {"lr", "betas"}:
+                raise ValueError(f"family_adam maps publishers of the preset to 'lr' and/or 'betas'; got {family}: {adam}")
+
+    def iterations_of(self, family: str) -> int:
+        return int(self.family_iterations.get(family, self.iterations))
+
+    def precision_of(self, family: str) -> str:
+        return self.family_precision.get(family, self.precision)
+
+    def adam_of(self, family: str) -> dict:
+        return dict(self.family_adam.get(family, {}))
+
+    def as_dict(self) -> dict:
+        config = asdict(self) | {"stega": self.stega.as_dict()}
+        if self.stega_base is None:
+            del config["stega_base"]  # keys of presets from before stega_base stay put
+        else:
+            config["stega_base"] = self.stega_base.as_dict()
+        for name, off in (("ema", None), ("precision", ""), ("family_precision", {}), ("family_adam", {})):
+            if config[name] == off:
+                del config[name]  # keys of presets from before the option stay put
+        return config
+
+
+def refined(base: StegaConfig, **changes) -> StegaConfig:
+    """The config of a model fine-tuned from the model of ``base``."""
+    return replace(base, base=config_key(base.as_dict()), **changes)
+
+
+# The default recipe: Yu 2021's objective with noise between encoder and decoder in training
+# (StegaStamp's augmentation, not the paper's), which makes the fingerprint survive GAN training,
+# then a fine-tune at a higher λ for fidelity whose residual strength is calibrated to 35.5 dB on
+# val crops, keeping the epoch whose fingerprint best survives the noise, then the decoder alone
+# taught to read fingerprints at 30-100% strength (docs/results/stega).
+# NOISY is the ``small`` preset's model. PAPER_PLAIN is the paper's objective alone: its fingerprint
+# transfers to dcgan at 0.894 bitwise and not to mmdgan.
+NOISY_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=16, noise_std=0.2, lambda_final=45.0)
+
+
+NOISY = refined(NOISY_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8, attenuation=0.3)
+
+
+# the same recipe at 64x64, the ``default`` preset's model; its seven-layer decoder needs He's
+# initialisation to leave chance
+NOISY64_PLAIN = replace(NOISY_PLAIN, image_size=64, decoder_init="he")
+
+
+NOISY64 = refined(NOISY64_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8,
+                  attenuation=0.3)
+
+
+PAPER_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=8)
+
+
+PRESETS = {
+    "smoke": StegaPreset("smoke", StegaConfig(n_bits=8, width=8, n_train=64, n_val=32, max_epochs=1, ramp_steps=2,
+                                              secrecy_group=8),
+                         iterations=3, width=8, n_train=64, samples=(12, 6, 6), real=(12, 6, 6)),
+    # 64x64 (room for the 32 bits that a GAN with a gradient-penalty critic reproduces), the GANs
+    # trained in bfloat16; cramergan needs 8000 iterations, and sngan the two time-scale rule (with
+    # the family's Adam settings its spectrally normalised critic stalls and the generator collapses)
+    "default": StegaPreset("default", NOISY64, families=("sngan", "cramergan", "dcgan"), iterations=4000,
+                           family_iterations={"cramergan": 8000, "sngan": 6000}, stega_base=NOISY64_PLAIN,
+                           precision="bf16", family_adam={"sngan": {"lr": (1e-4, 4e-4), "betas": (0.0, 0.9)}}),
+    # the default until 2026-12-05, at 32x32: cramergan carries only 0.83 of the bits, but the
+    # fingerprint resists the averaging attack and survives JPEG and cropping, which the 64 px one does not
+    "small": StegaPreset("small", NOISY, families=("dcgan", "sngan", "cramergan"), iterations=4000,
+                         stega_base=NOISY_PLAIN),
+    # the first default: the paper's objective alone (its generators are not shipped)
+    "paper": StegaPreset("paper", PAPER_PLAIN, iterations=2000, family_iterations={"sngan": 1000, "mmdgan": 1200}),
+    # the paper-objective model fine-tuned with the secrecy term: a content-dependent fingerprint
+    "secret": StegaPreset("secret", refined(PAPER_PLAIN, secrecy_weight=1.0, max_epochs=4), families=("dcgan",),
+                          iterations=1000, stega_base=PAPER_PLAIN),
+}
+
+
+# the presets whose models and generators ship in the package, the default first
+SHIPPED_PRESETS = ("default", "small")
+
+
+def shipped_preset_of_size(size: int) -> StegaPreset:
+    """The first shipped preset whose steganography model reads ``size``×``size`` images."""
+    for name in SHIPPED_PRESETS:
+        if PRESETS[name].stega.image_size == size:
+            return PRESETS[name]
+    shipped = ", ".join(f"{PRESETS[n].stega.image_size}x{PRESETS[n].stega.image_size} ({n})" for n in SHIPPED_PRESETS)
+    raise ValueError(f"no shipped steganography model reads {size}x{size} images (shipped: {shipped})")
+
+
+def independent_configs(p: StegaPreset, seed: int) -> tuple[StegaConfig | None, StegaConfig]:
+    """(base, model) configs of a steganography model trained with the preset's recipe from another
+    ``seed`` (its initial weights, training crops, bits and training noise all drawn from it): the
+    attacker's independently trained encoder of the ATS attack (Yu et al. 2021, App. A.2). The
+    recipe's decoder phase is left out, as it trains the decoder alone and leaves the encoder as
+    it was: the attack uses only the encoder."""
+    if seed == p.stega.seed:
+        raise ValueError(f"the independent encoder needs a seed other than the preset's ({seed})")
+    if p.stega_base is None:
+        return None, replace(p.stega, seed=seed, decoder_epochs=0, attenuation=0.0)
+    base = replace(p.stega_base, seed=seed)
+    return base, replace(p.stega, seed=seed, base=config_key(base.as_dict()), decoder_epochs=0, attenuation=0.0)
+
+
+# how much of the preset's recipe the attacker's encoder goes through: "full" (its stage 1 and
+# fine-tune), or "base" (its stage 1 only, the residual strength then calibrated to the fine-tune's
+# PSNR target on the attacker's own val crops: a cheaper stand-in, about 40% of the training)
+ATTACKER_RECIPES = ("full", "base")
+
+
+def independent_model(p: StegaPreset, seed: int, recipe: str = "full", progress: bool = True) -> StegaModel:
+    """The attacker's model of :func:`independent_configs` (cached, or trained now, its base first);
+    with ``recipe="base"`` the base alone, at the preset's fidelity (see :data:`ATTACKER_RECIPES`)."""
+    from ganprint.plugins.stega.config import random_bits
+    from ganprint.plugins.stega.train import calibrate_strength
+    from ganprint.plugins.stega.weights import real_crops
+
+    if recipe not in ATTACKER_RECIPES:
+        raise ValueError(f"recipe must be one of {ATTACKER_RECIPES}; got {recipe!r}")
+    base, config = independent_configs(p, seed)
+    if base is not None:
+        model = get_model(base, progress=progress)
+        if recipe == "base":
+            if p.stega.psnr_target > 0:
+                _, val = real_crops(base)
+                bits = random_bits(len(val), base.n_bits, np.random.default_rng([seed, 2]))
+                model.encoder.strength = calibrate_strength(model.encoder, val, bits, p.stega.psnr_target)
+            return model
+    return get_model(config, progress=progress)
+
+
+def preset(name: str) -> StegaPreset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown zoo:stega preset {name!r}; known: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def steganography_model(p: StegaPreset, progress: bool = True) -> StegaModel:
+    """The preset's trained encoder/decoder (shipped, cached, or trained now, its base first)."""
+    if p.stega_base is not None:
+        get_model(p.stega_base, progress=progress)
+    return get_model(p.stega, progress=progress)
