@@ -23,11 +23,12 @@ Two implementations compute the same images for a whole batch at once, float32:
 - on a GPU (or any torch device asked for), :mod:`ganprint.noise_residual_torch`: the transform as
   convolutions with the ``db4`` filters.
 
-This module does not import torch unless asked for a device (or to check for a GPU).
+This module imports torch only to use a device, or to check for a GPU when a driver is installed.
 """
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Sequence
 
 import numpy as np
@@ -143,8 +144,9 @@ def wavelet_noise(
     deviation ``sigma`` on the scale of the images (5 grey levels on 0–255 in PRNU work). With
     ``mix`` (C weights) the images are (…, C, H, W) and the result (…, H, W) is the weighted sum of
     the C channels' noise, taken on the filtered wavelet coefficients (the same images, one inverse
-    transform instead of C). ``device``: ``None`` computes on a CUDA GPU when torch sees one and
-    with this module's NumPy code otherwise; a torch device (``"cpu"``, ``"cuda:0"``) runs
+    transform instead of C). ``device``: ``None`` computes on a CUDA GPU when torch sees one (looked
+    for only when a GPU driver's device file exists, :data:`GPU_DEVICE_FILES`) and with this
+    module's NumPy code otherwise; a torch device (``"cpu"``, ``"cuda:0"``) runs
     :func:`ganprint.noise_residual_torch.wavelet_noise` there.
     """
     if levels < 1:
@@ -165,11 +167,16 @@ def wavelet_noise(
     return _numpy_wavelet_noise(np.ascontiguousarray(channels), levels, sigma, mix)
 
 
+# Device files of a GPU driver torch can use (NVIDIA CUDA, AMD ROCm): without one, torch is not
+# imported just to learn that there is no GPU (it would cost a prnu process seconds and memory).
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd")
+
+
 def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency of ganprint
+    if not any(os.path.exists(path) for path in GPU_DEVICE_FILES):
         return False
+    import torch
+
     return bool(torch.cuda.is_available())
 
 
