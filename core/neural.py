@@ -25,7 +25,7 @@ Everything around the optimisation step is the same for all of them and lives he
 
 A subclass lists its hyperparameters in ``__init__`` (the shared ones are ``batch_size``,
 ``learning_rate``, ``max_epochs``, ``patience``, ``fine_tune_epochs``, ``validation_fraction``,
-``random_state``, ``cache`` and ``progress``), sets :attr:`NeuralAttributor.plugin_id`, and writes
+``random_state``, ``precision``, ``cache`` and ``progress``), sets :attr:`NeuralAttributor.plugin_id`, and writes
 
 - ``_network_arguments(image_shape, n_classes)`` and ``_build_network(arguments)``;
 - ``_train_network(network, split, max_epochs) -> History``: its optimisers, step and validation
@@ -37,10 +37,14 @@ A subclass lists its hyperparameters in ``__init__`` (the shared ones are ``batc
 
 Where later work plugs in, without touching a plugin:
 
-- arithmetic precision (bfloat16 autocast, channels-last tensors): training batches pass through
-  :meth:`NeuralAttributor._epochs` (the ``prepare`` and ``step`` it hands to ``train_epochs``),
-  inference through :meth:`NeuralAttributor._batched`, networks through
-  :meth:`NeuralAttributor._new_network`;
+- arithmetic precision, the shared ``precision`` hyperparameter: ``"float32"`` throughout, or
+  ``"bf16"``, bfloat16 autocast (``torch.autocast``) on channels-last tensors for every training
+  step and inference batch (the weights, the optimiser state and the losses stay float32; matrix
+  products and convolutions run in bfloat16). It applies in :meth:`NeuralAttributor._epochs`
+  (around each ``step``, backward included, and in ``prepare``), :meth:`NeuralAttributor._batched`
+  and :meth:`NeuralAttributor._new_network`. ``"bf16"`` is part of the fitted-weights key, so a
+  float32 fit is never reused for it; ``"float32"`` is left out of the key, so the keys of fits
+  made before the parameter existed still hold;
 - streaming the training split from a Dataset through a DataLoader: the split reaches training
   only as a :class:`TrainingSplit`, whose training images only :meth:`NeuralAttributor._epochs`
   reads (the targets and the small validation part can stay arrays);
@@ -53,8 +57,9 @@ This module imports torch; ``import ganprint`` does not import it.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, ContextManager, Mapping
 
 import numpy as np
 import torch
@@ -79,6 +84,9 @@ class TrainingSplit:
     @property
     def has_validation(self) -> bool:
         return len(self.val_images) > 0
+
+
+PRECISIONS = ("float32", "bf16")
 
 
 def history_record(history: History) -> dict[str, Any]:
@@ -107,6 +115,7 @@ class NeuralAttributor(Attributor):
     fine_tune_epochs: int
     validation_fraction: float
     random_state: int
+    precision: str
     cache: bool
     progress: bool
 
@@ -133,6 +142,7 @@ class NeuralAttributor(Attributor):
 
     # ------------------------------------------------------------------ fit and fine-tune
     def fit(self, X: np.ndarray, y: np.ndarray) -> "NeuralAttributor":
+        self._check_precision()
         X, y = self._checked_training_data(X, y)
         classes = np.unique(y)
         image_shape = (int(X.shape[1]), int(X.shape[2]))
@@ -149,6 +159,7 @@ class NeuralAttributor(Attributor):
         of the fitted size) for at most ``fine_tune_epochs`` epochs, with the same validation split
         rule and early stopping; cached under a key naming the fit it starts from."""
         check_known_labels(self, y)
+        self._check_precision()
         X, y = self._checked_training_data(X, y)
         check_same_size(X, self.image_shape_)
         self._train_through_cache(self.model_, X, y, self.classes_, max_epochs=self.fine_tune_epochs,
@@ -164,10 +175,28 @@ class NeuralAttributor(Attributor):
         self._check_image_shape(int(X.shape[1]), int(X.shape[2]))
         return X, y
 
+    def _check_precision(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
+
+    @property
+    def _bf16(self) -> bool:
+        return getattr(self, "precision", "float32") == "bf16"
+
+    def _autocast(self) -> ContextManager[Any]:
+        """bfloat16 autocast on the device with ``precision="bf16"``, else nothing."""
+        return torch.autocast(device().type, dtype=torch.bfloat16) if self._bf16 else nullcontext()
+
+    def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` channels-last with ``precision="bf16"`` when it is a batch of images (4-D)."""
+        return x.contiguous(memory_format=torch.channels_last) if self._bf16 and x.ndim == 4 else x
+
     def _new_network(self, arguments: Mapping[str, Any]) -> torch.nn.Module:
-        """The network of ``arguments``, initialised from ``random_state``, on the device."""
+        """The network of ``arguments``, initialised from ``random_state``, on the device
+        (channels-last with ``precision="bf16"``)."""
         seed_everything(self.random_state)
-        return self._build_network(arguments).to(device())
+        network = self._build_network(arguments).to(device())
+        return network.to(memory_format=torch.channels_last) if self._bf16 else network
 
     def _train_through_cache(self, network: torch.nn.Module, X: np.ndarray, y: np.ndarray,
                              classes: np.ndarray, *, max_epochs: int, start_key: str | None) -> None:
@@ -178,6 +207,8 @@ class NeuralAttributor(Attributor):
         train_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
         split = TrainingSplit(take(X, train_rows), targets[train_rows], take(X, val_rows), targets[val_rows])
         params = {k: v for k, v in self.get_params(deep=False).items() if k not in self.NOT_IN_KEY}
+        if params.get("precision") == "float32":
+            del params["precision"]  # the arithmetic of every fit made before the parameter existed
         params["training_version"] = self.training_version
         if start_key is not None:
             params["fine_tune_epochs"] = max_epochs
@@ -213,7 +244,15 @@ class NeuralAttributor(Attributor):
         """Epochs of ``step`` over minibatches of (images, targets) of ``split``'s training part,
         early stopping on ``evaluate`` (higher is better; skipped without a validation part).
         ``stopping`` passes ``min_delta``, ``patience_from`` or ``stall_patience`` on to
-        :func:`ganprint.training.train_epochs`."""
+        :func:`ganprint.training.train_epochs`. With ``precision="bf16"`` each step runs under
+        bfloat16 autocast and its image batches are channels-last."""
+        if self._bf16:
+            plain_step = step
+
+            def step(batch: list[torch.Tensor]) -> Mapping[str, float]:
+                with self._autocast():
+                    return plain_step([self._memory_format(t) for t in batch])
+
         return train_epochs(
             step, [split.images, split.targets], modules, batch_size=self.batch_size, max_epochs=max_epochs,
             seed=self.random_state, evaluate=evaluate if split.has_validation else None,
@@ -229,5 +268,13 @@ class NeuralAttributor(Attributor):
 
     def _batched(self, fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray,
                  batch_size: int = 256) -> np.ndarray:
-        """``fn`` (a network in eval mode) applied to uint8 images in batches, as numpy."""
-        return predict_batched(fn, X, batch_size)
+        """``fn`` (a network in eval mode) applied to uint8 images in batches, as float32 numpy
+        (under bfloat16 autocast on channels-last batches with ``precision="bf16"``)."""
+        if not self._bf16:
+            return predict_batched(fn, X, batch_size)
+
+        def in_precision(x: torch.Tensor) -> torch.Tensor:
+            with self._autocast():
+                return fn(self._memory_format(x)).float()
+
+        return predict_batched(in_precision, X, batch_size)

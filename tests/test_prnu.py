@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-from scipy import ndimage
 
 from ganprint.dataset import ArrayDataset, assign_splits
 from ganprint.plugins.prnu import PRNUAttributor, correlation, fingerprint, pce, residuals
@@ -22,18 +21,7 @@ from ganprint.plugins.prnu.analysis import (
     prefix_fingerprints,
     SourceAnalysis,
 )
-from ganprint.plugins.prnu.residual import (
-    BLOCK,
-    dft_wiener,
-    forward_level,
-    inverse_level,
-    min_local_energy,
-    wavelet_levels,
-    wavelet_noise,
-    wiener_noise,
-    WINDOWS,
-    zero_mean_lattices,
-)
+from ganprint.plugins.prnu.residual import dft_wiener, zero_mean_lattices
 from ganprint.registry import load_registry
 from ganprint.testing import synthetic_sources
 
@@ -108,51 +96,6 @@ def test_residuals_in_worker_processes_are_the_same_array(rng):
     assert residuals(X[:1], workers=2).shape == (1, 24, 40)
     with pytest.raises(ValueError, match="workers"):
         residuals(X, workers=0)
-
-
-@pytest.mark.parametrize("shape", [(2, 3, 16, 12), (5, 2, 2), (1, 7, 9), (int(BLOCK) // 64 + 3, 8, 8)])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_min_local_energy_equals_the_minimum_of_uniform_filters(rng, shape, dtype):
-    c = rng.normal(0, 30, size=shape).astype(dtype)
-    expected = np.min([ndimage.uniform_filter(np.square(c.astype(np.float64)), w, axes=(-2, -1), mode="constant")
-                       for w in WINDOWS], axis=0)
-    got = min_local_energy(c)
-    assert got.dtype == dtype and got.shape == c.shape
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
-
-
-def test_gray_mix_in_the_wavelet_domain_equals_mixing_the_channel_noise(rng):
-    channels = rng.normal(128, 20, size=(3, 3, 32, 32)).astype(np.float32)
-    weights = np.array([0.2, 0.5, 0.3], dtype=np.float32)
-    per_channel = np.einsum("nchw,c->nhw", wavelet_noise(channels, 4, 5.0), weights)
-    np.testing.assert_allclose(wavelet_noise(channels, 4, 5.0, mix=weights), per_channel, atol=1e-4)
-
-
-@pytest.mark.parametrize("shape", [(2, 3, 32, 32), (1, 3, 33, 47), (2, 1, 129, 100), (1, 2, 5, 300)])
-def test_transposed_passes_give_the_wavedec2_residual(rng, shape):
-    """forward_level's bands are pywt.dwt2's transposed, and wavelet_noise equals the same filter
-    written with pywt.wavedec2/waverec2 (odd and non-square sides included)."""
-    import pywt
-
-    x = rng.normal(128, 30, size=shape).astype(np.float32)
-    approximation, bands = forward_level(x)
-    expected_approximation, expected_bands = pywt.dwt2(x, "db4", mode="periodization", axes=(-2, -1))
-    np.testing.assert_allclose(np.swapaxes(approximation, -1, -2), expected_approximation, atol=1e-3)
-    for got, expected in zip(bands, expected_bands):
-        np.testing.assert_allclose(np.swapaxes(got, -1, -2), expected, atol=1e-3)
-    np.testing.assert_allclose(inverse_level(approximation, bands)[..., :shape[-2], :shape[-1]], x, atol=1e-3)
-    level = wavelet_levels(*shape[-2:], 4)
-    coefficients = pywt.wavedec2(x, "db4", mode="periodization", level=level, axes=(-2, -1))
-    details = [tuple(wiener_noise(band, np.float32(25.0)) for band in bands) for bands in coefficients[1:]]
-    expected = pywt.waverec2([None] + details, "db4", mode="periodization", axes=(-2, -1))
-    np.testing.assert_allclose(wavelet_noise(x, 4, 5.0), expected[..., :shape[-2], :shape[-1]], atol=1e-3)
-
-
-def test_wavelet_levels_shrink_for_small_images():
-    assert wavelet_levels(256, 256, 4) == 4
-    assert wavelet_levels(32, 32, 4) == 2
-    assert wavelet_levels(8, 8, 4) == 1
-    assert wavelet_levels(256, 256, 2) == 2
 
 
 def test_fingerprint_recovers_an_additive_pattern(rng):

@@ -75,6 +75,7 @@ class BFRVAEAttributor(NeuralAttributor):
         fine_tune_epochs: int = 5,
         validation_fraction: float = 0.15,
         random_state: int = 0,
+        precision: str = "float32",
         cache: bool = True,
         progress: bool = False,
     ) -> None:

@@ -91,7 +91,9 @@ class BFRVAE(nn.Module):
             nn.ConvTranspose2d(channels[0], 3, 4, 2, 1), nn.Tanh())
 
     def encode(self, x: torch.Tensor) -> Posterior:
-        h = self.heads(self.encoder(x)).flatten(1)
+        """The Normal-Gamma hyper-parameters of ``x``, float32 even under bfloat16 autocast (the
+        sampling and the KL term stay in float32; torch has no bfloat16 Gamma sampler on the CPU)."""
+        h = self.heads(self.encoder(x)).flatten(1).float()
         mu_t, n_raw, a_raw, b_raw = h.chunk(4, dim=1)
         positive = lambda t: F.softplus(t) + MIN_POSITIVE  # noqa: E731
         return Posterior(mu_t, positive(n_raw), positive(a_raw), positive(b_raw))

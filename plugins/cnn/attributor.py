@@ -63,6 +63,7 @@ class CNNAttributor(NeuralAttributor):
         fine_tune_epochs: int = 10,
         validation_fraction: float = 0.1,
         random_state: int = 0,
+        precision: str = "float32",
         cache: bool = True,
         progress: bool = False,
     ) -> None:

@@ -2,8 +2,8 @@
 image-independent fingerprint).
 
 An attacker who can draw many images of a fingerprinted GAN averages their noise residuals — the
-image minus its denoised version, with the wavelet Wiener denoiser of the PRNU plugin, kept per
-colour channel — to estimate the fingerprint pattern (Marra et al. 2019's camera-fingerprint
+image minus its denoised version, with the PRNU wavelet Wiener denoiser
+(:func:`ganprint.noise_residual.wavelet_noise`), kept per colour channel — to estimate the fingerprint pattern (Marra et al. 2019's camera-fingerprint
 estimate). Then
 
 - ``fingerprint_removal`` subtracts the estimate from generated images, hoping they stop decoding;
@@ -19,6 +19,7 @@ import numpy as np
 
 from ganprint import Attack, check_is_fitted
 from ganprint.images import check_images
+from ganprint.noise_residual import wavelet_noise
 
 WAVELET_LEVELS = 2
 NOISE_SIGMA = 5.0
@@ -26,8 +27,6 @@ NOISE_SIGMA = 5.0
 
 def colour_residuals(X: np.ndarray) -> np.ndarray:
     """Noise residuals (N, H, W, 3) float32 of a uint8 batch, channel by channel (PRNU denoiser)."""
-    from ganprint.plugins.prnu.residual import wavelet_noise
-
     channels = np.ascontiguousarray(np.moveaxis(check_images(X), -1, 1), dtype=np.float32)
     return np.moveaxis(wavelet_noise(channels, WAVELET_LEVELS, NOISE_SIGMA), 1, -1).astype(np.float32)
 

@@ -70,6 +70,7 @@ class VisNetAttributor(NeuralAttributor):
         fine_tune_epochs: int = 3,
         validation_fraction: float = 0.2,
         random_state: int = 0,
+        precision: str = "float32",
         cache: bool = True,
         progress: bool = False,
     ) -> None:
