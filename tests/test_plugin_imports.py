@@ -17,12 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS, DATASETS = ROOT / "plugins", ROOT / "datasets"
 
 # imports waiting for a change another branch makes (file relative to plugins/, imported module)
-PENDING = {
-    # wavelet_noise moves to core on the "speed" branch (#30); drop this entry when it lands
-    ("stega/secrecy.py", "ganprint.plugins.prnu.residual"),
-}
-
-
 def builtin_plugins() -> dict[str, str]:
     """{entry-point name: module} of setup.py's built-in plugins under ganprint.plugins."""
     text = (ROOT / "setup.py").read_text()
@@ -82,7 +76,7 @@ def violations(plugin_dir: Path, own: str, plugins: dict[str, str]) -> list[str]
             bad = (any(module == o or module.startswith(o + ".") for o in others)
                    or any(module == i or module.startswith(i + ".") for i in internals)
                    or module == "ganprint.benchmark" or module.startswith("ganprint.benchmark."))
-            if bad and not any(rel == f and (module == m or module.startswith(m + ".")) for f, m in PENDING):
+            if bad:
                 found.append(f"{rel}:{line}: {module}")
     return sorted(set(found))
 
