@@ -440,6 +440,10 @@ def _with_strides(array: np.ndarray, strides: list[int] | None) -> np.ndarray:
     """A writable copy of ``array`` laid out in memory with ``strides`` (C order when None)."""
     if strides is None or array.size == 0:
         return array.copy()
+    if (not isinstance(strides, list) or len(strides) != array.ndim
+            or any(not isinstance(s, int) or s < 0 or s % array.itemsize for s in strides)):
+        # a view with other strides could reach outside the buffer it is made over
+        raise LoadError(f"the saved state gives strides {strides!r} that do not fit an array of shape {array.shape}")
     span = sum((n - 1) * s for n, s in zip(array.shape, strides)) // array.itemsize + 1
     out = np.lib.stride_tricks.as_strided(np.empty(span, array.dtype), array.shape, strides)
     out[...] = array

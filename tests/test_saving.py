@@ -247,3 +247,23 @@ def test_create_sets_params_from_the_registry() -> None:
         create("knn", depth=3)
     with pytest.raises(UnknownNameError, match="did you mean knn"):
         create("knnn")
+
+
+def test_strides_that_would_reach_outside_the_array_are_refused(saved_knn: Path) -> None:
+    def first_array(node):
+        if isinstance(node, dict):
+            if "$array" in node:
+                return node
+            return next((found for v in node.values() if (found := first_array(v)) is not None), None)
+        if isinstance(node, list):
+            return next((found for v in node if (found := first_array(v)) is not None), None)
+        return None
+
+    def negative_strides(manifest):
+        entry = first_array(manifest["state"])
+        assert entry is not None, "knn's saved state holds no array"
+        entry["strides"] = [-8] * 2
+
+    _reseal(saved_knn, negative_strides)
+    with pytest.raises(LoadError, match="strides"):
+        load(saved_knn)
