@@ -73,8 +73,8 @@ def refined(base: StegaConfig, **changes) -> StegaConfig:
 # then a fine-tune at a higher λ for fidelity whose residual strength is calibrated to 35.5 dB on
 # val crops, keeping the epoch whose fingerprint best survives the noise, then the decoder alone
 # taught to read fingerprints at 30-100% strength (docs/results/stega).
-# NOISY is the ``small`` preset's model. PAPER_PLAIN is the paper's objective alone: its fingerprint
-# transfers to dcgan at 0.894 bitwise and not to mmdgan.
+# NOISY is the ``small`` preset's model. PAPER_PLAIN is the paper's objective alone (how far its
+# fingerprint transfers to each GAN: docs/results/stega).
 NOISY_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=16, noise_std=0.2, lambda_final=45.0)
 
 
@@ -103,8 +103,8 @@ PRESETS = {
     "default": StegaPreset("default", NOISY64, families=("sngan", "cramergan", "dcgan"), iterations=4000,
                            family_iterations={"cramergan": 8000, "sngan": 6000}, stega_base=NOISY64_PLAIN,
                            precision="bf16", family_adam={"sngan": {"lr": (1e-4, 4e-4), "betas": (0.0, 0.9)}}),
-    # the default until 2026-12-05, at 32x32: cramergan carries only 0.83 of the bits, but the
-    # fingerprint resists the averaging attack and survives JPEG and cropping, which the 64 px one does not
+    # 32x32: cramergan carries fewer of the bits than the bar, but the fingerprint resists the
+    # averaging attack and survives JPEG and cropping, which the 64 px one does not (docs/results/stega)
     "small": StegaPreset("small", NOISY, families=("dcgan", "sngan", "cramergan"), iterations=4000,
                          stega_base=NOISY_PLAIN),
     # the first default: the paper's objective alone (its generators are not shipped)
@@ -144,7 +144,7 @@ def independent_configs(p: StegaPreset, seed: int) -> tuple[StegaConfig | None, 
 
 # how much of the preset's recipe the attacker's encoder goes through: "full" (its stage 1 and
 # fine-tune), or "base" (its stage 1 only, the residual strength then calibrated to the fine-tune's
-# PSNR target on the attacker's own val crops: a cheaper stand-in, about 40% of the training)
+# PSNR target on the attacker's own val crops: a cheaper stand-in, a fraction of the training)
 ATTACKER_RECIPES = ("full", "base")
 
 
