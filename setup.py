@@ -82,7 +82,7 @@ setup(
     extras_require={
         "onnx": ONNX,
         "ray": ["ray>=2.40,<3"],
-        "test": ["pytest>=7", "pytest-benchmark>=4", *ONNX, "ray>=2.40,<3"],
+        "test": ["pytest>=7", "pytest-benchmark>=4", "mutmut>=3.8,<4", *ONNX, "ray>=2.40,<3"],
     },
     entry_points={
         "console_scripts": ["bench = ganprint.benchmark.cli:main"],
