@@ -16,6 +16,7 @@ reads the real ``ganprint`` entry points.
 """
 from __future__ import annotations
 
+import email.message
 import types
 from typing import Any
 
@@ -59,7 +60,9 @@ def entry_point(name: str, value: str, dist: str | None, loaded: Any = None, ver
             raise error
         return loaded
 
-    distribution = None if dist is None else types.SimpleNamespace(metadata={"Name": dist}, version=version)
+    metadata = email.message.Message()  # what Distribution.metadata is: its keys are case-insensitive
+    metadata["Name"] = dist
+    distribution = None if dist is None else types.SimpleNamespace(metadata=metadata, version=version)
     return types.SimpleNamespace(name=name, value=value, dist=distribution, load=load)
 
 
