@@ -226,6 +226,14 @@ def test_one_plugin_claiming_a_name_twice_is_refused_too() -> None:
     assert len(registry.failures) == 2
 
 
+def test_one_plugin_giving_two_different_specs_one_name_is_refused_not_a_crash() -> None:
+    """Claimants are ordered by (distribution, plugin, stage): never by the specs themselves, which
+    have no order (two specs of one plugin under one name must not be compared)."""
+    registry = load_registry(entry_points=[], modules=[("p", plugin(ganprint_detectors=lambda: [
+        DetectorSpec("twice", KNNAttributor, "first"), DetectorSpec("twice", KNNAttributor, "second")]))])
+    assert registry.detectors == {} and list(registry.refused["detectors"]) == ["twice"]
+
+
 def test_refused_names_matching_a_glob_are_all_given_in_natural_order() -> None:
     a = plugin(ganprint_detectors=detectors("x10", "x2", "y"))
     b = plugin(ganprint_detectors=detectors("x10", "x2"))
@@ -342,6 +350,13 @@ def test_a_distribution_less_entry_point_is_named_with_a_question_mark() -> None
     assert registry.origin("detectors", "lone") == PluginInfo("orphan", "?", "?", False)
     assert _dist_version(entry_point("e", "m", "d", version="2.5")) == "2.5"
     assert _dist_name(entry_point("e", "m", "named")) == "named"
+
+
+def test_an_entry_point_without_a_dist_attribute_is_named_with_a_question_mark() -> None:
+    """Entry points of Python < 3.10 (a named tuple) have no ``dist`` at all."""
+    bare = types.SimpleNamespace(name="bare", value="m", load=lambda: plugin(ganprint_detectors=detectors("b")))
+    assert _dist_name(bare) == "?" and _dist_version(bare) == "?"
+    assert load_registry(entry_points=[bare]).origin("detectors", "b") == PluginInfo("bare", "?", "?", False)
 
 
 def test_entry_points_are_read_from_the_ganprint_group_once_each_in_sorted_order(monkeypatch) -> None:
