@@ -124,8 +124,9 @@ def test_match_refuses_codes_of_another_length_and_an_empty_database() -> None:
         with pytest.raises(ValueError) as raised:
             three().match(np.ones(shape, np.uint8))
         assert str(raised.value) == f"decoded bits must be of shape (N, 8); got {shape}"
-    with pytest.raises(ValueError, match="the fingerprint database is empty"):
+    with pytest.raises(ValueError) as raised:
         FingerprintDatabase().match(np.ones((1, 8), np.uint8))
+    assert str(raised.value) == "the fingerprint database is empty: no publisher to match against"
 
 
 def test_names_and_matrix_keep_the_registration_order() -> None:
@@ -281,6 +282,10 @@ def test_posterior_stays_finite_when_every_likelihood_underflows() -> None:
     assert method.bit_probability_[1, 0] == 0.01 and method.bit_probability_[0, 0] == 0.99
     proba = method.predict_proba(as_logits("0" * 200))
     assert np.allclose(proba, [[0.01, 0.99]], rtol=1e-9, atol=0)
+    # beside a code that a matches perfectly (likelihoods 0.99^200 = 0.13 and 0.99^199 · 0.01: 99 : 1),
+    # the underflowing row keeps its own posterior: each row is scaled by its own largest likelihood
+    proba = method.predict_proba(as_logits(ones, "0" * 200))
+    assert np.allclose(proba, [[0.99, 0.01], [0.01, 0.99]], rtol=1e-9, atol=0)
 
 
 def three_sources() -> GivenLogits:
@@ -348,6 +353,23 @@ def test_decode_logits_reads_images_of_the_decoder_s_size_only(monkeypatch) -> N
         method.decode_logits(np.zeros((1, 8, 8, 3), np.float32))
 
 
+def test_the_defaults_are_the_shipped_model_of_the_image_size_in_batches_of_256() -> None:
+    assert StegaAttributor().get_params() == {"model": "auto", "batch_size": 256}
+
+
+def test_auto_picks_the_preset_by_the_image_height(monkeypatch) -> None:
+    """A 32×64 batch: the shipped preset of size 32 (the height) is loaded, then the width is refused."""
+    from ganprint.plugins.stega import pipeline
+
+    model = types.SimpleNamespace(config=types.SimpleNamespace(image_size=32), decoder=None)
+    monkeypatch.setattr(pipeline, "PRESETS", {"small": "P32"})
+    monkeypatch.setattr(pipeline, "shipped_preset_of_size", lambda size: types.SimpleNamespace(name={32: "small"}[size]))
+    monkeypatch.setattr(pipeline, "steganography_model", lambda preset: model)
+    with pytest.raises(ValueError) as raised:
+        StegaAttributor().decode_logits(np.zeros((1, 32, 64, 3), np.uint8))
+    assert str(raised.value) == "the steganography decoder reads 32x32 images; got 32x64"
+
+
 def test_the_decoder_is_chosen_by_size_by_preset_or_by_path_and_loaded_once(monkeypatch) -> None:
     from ganprint.plugins.stega import pipeline, weights
 
@@ -391,3 +413,17 @@ def test_the_saved_state_rebuilds_the_very_decoder(monkeypatch) -> None:
     assert rebuilt.manifest == {"source": "a saved attributor"}
     for name, tensor in decoder.state_dict().items():
         assert torch.equal(rebuilt.decoder.state_dict()[name].cpu(), tensor)
+
+
+def test_the_rebuilt_decoder_is_put_on_the_training_device(monkeypatch) -> None:
+    """Where decode_logits sends the images (ganprint.training.device); "meta" stands in for a GPU."""
+    from ganprint import training
+    from ganprint.plugins.stega.config import StegaConfig
+    from ganprint.plugins.stega.model import FingerprintDecoderNet
+
+    config = StegaConfig(n_bits=4, image_size=8, width=2)
+    state = {"decoder_config": config.as_dict(), "decoder_weights": FingerprintDecoderNet(4, 8, 2).state_dict()}
+    monkeypatch.setattr(training, "device", lambda: torch.device("meta"))
+    method = StegaAttributor()
+    method._set_extra_state(state)
+    assert {p.device.type for p in method._loaded.decoder.parameters()} == {"meta"}
