@@ -82,9 +82,13 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         return decode_logits(stega.decoder, X, self.batch_size)
 
     def decode(self, X: np.ndarray) -> np.ndarray:
+        """Bits (N, n_bits) uint8: 1 where the logit is above 0 (a logit of exactly 0 reads 0)."""
         return (self.decode_logits(X) > 0).astype(np.uint8)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "StegaAttributor":
+        """Per source (``real`` first, then alphabetical), the frequency of each decoded bit with
+        add-one smoothing, (count + 1) / (n + 2), clipped to [0.01, 0.99]; its fingerprint has a 1
+        where that frequency is strictly above 1/2 (a bit decoded 1 in half its images reads 0)."""
         y = np.asarray(y)
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} images but y has {len(y)} labels")
@@ -97,10 +101,14 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         return self
 
     def _log_likelihood(self, bits: np.ndarray) -> np.ndarray:
+        """(N, n_classes) log P(bits | source) under independent Bernoulli bits."""
         p = self.bit_probability_
         return bits @ np.log(p).T + (1 - bits) @ np.log(1 - p).T
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Posterior of each source (uniform prior). The largest log-likelihood is subtracted before
+        exponentiating, so long codes whose likelihoods all underflow still get their posterior.
+        Equal posteriors make ``predict`` name the first of them in :attr:`classes_`."""
         check_is_fitted(self)
         log_likelihood = self._log_likelihood(self.decode(X))
         log_likelihood -= log_likelihood.max(axis=1, keepdims=True)
@@ -113,6 +121,8 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         return (self.decode(X)[:, None, :] == self.fingerprints_[None]).mean(axis=2)
 
     def score(self, X: np.ndarray) -> np.ndarray:
+        """The best match fraction over the generated sources (``real``'s fingerprint never counts);
+        without any generated source among the training labels there is nothing to detect: ValueError."""
         check_is_fitted(self)
         generated = np.asarray(self.classes_) != REAL
         if not generated.any():
@@ -120,6 +130,8 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         return self.match_fractions(X)[:, generated].max(axis=1)
 
     def confidence(self, X: np.ndarray) -> np.ndarray:
+        """The match fraction with the fingerprint of the *predicted* source (the most likely one,
+        which need not be the nearest fingerprint when bits differ in reliability)."""
         check_is_fitted(self)
         bits = self.decode(X)
         predicted = np.argmax(self._log_likelihood(bits), axis=1)

@@ -23,7 +23,10 @@ OPEN_WORLD_MATCH = 0.75
 def random_match_probability(n_bits: int, min_match: float) -> float:
     """Chance that ``n_bits`` fair coin flips agree with a fixed fingerprint on ≥ ``min_match`` of bits.
 
-    This is the false-match rate of a real image whose decoded bits are random (§4.4 assumption 1).
+    This is the false-match rate of a real image whose decoded bits are random (§4.4 assumption 1):
+    the binomial tail P(K ≥ ⌈min_match · n_bits⌉), K ~ Bin(n_bits, 1/2). The comparison is ``>=``
+    (the open-world rule keeps a fraction of exactly 0.75), and a product that is a whole number up
+    to float rounding (0.28 · 25 = 7.000000000000001) counts as that whole number.
     """
     need = int(np.ceil(min_match * n_bits - 1e-9))
     return sum(comb(n_bits, k) for k in range(need, n_bits + 1)) / 2.0 ** n_bits
@@ -39,7 +42,8 @@ class FingerprintDatabase:
     def allocate(cls, publishers: list[str], n_bits: int, seed: int, min_distance: int | None = None
                  ) -> "FingerprintDatabase":
         """Random fingerprints for ``publishers``, pairwise at least ``min_distance`` bits apart
-        (default: a quarter of the bits), drawn in order from a seeded generator."""
+        (default: a quarter of the bits, rounded down; a candidate exactly ``min_distance`` away is
+        kept), drawn in order from a seeded generator, at most 10 000 draws per publisher."""
         min_distance = n_bits // 4 if min_distance is None else min_distance
         rng = np.random.default_rng([seed, n_bits])
         chosen: dict[str, np.ndarray] = {}
@@ -63,8 +67,20 @@ class FingerprintDatabase:
         return np.stack([self.fingerprints[n] for n in self.names])
 
     def match(self, decoded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For decoded bits (N, n_bits): the nearest publisher's name and the fraction of matching bits."""
-        agree = (np.asarray(decoded)[:, None, :] == self.matrix[None]).mean(axis=2)
+        """For decoded bits (N, n_bits): the nearest publisher's name and the fraction of matching bits.
+
+        Publishers at the same distance tie; the one registered first (first in :attr:`names`) is
+        named, and the fraction is the same for all of them. An empty batch gives empty arrays.
+        Decoded codes of another length than the fingerprints are refused (compared bit by bit
+        after numpy's broadcasting, a one-bit code would give a fraction for every publisher).
+        """
+        decoded = np.asarray(decoded)
+        if not self.fingerprints:
+            raise ValueError("the fingerprint database is empty: no publisher to match against")
+        registered = self.matrix
+        if decoded.ndim != 2 or decoded.shape[1] != registered.shape[1]:
+            raise ValueError(f"decoded bits must be of shape (N, {registered.shape[1]}); got {decoded.shape}")
+        agree = (decoded[:, None, :] == registered[None]).mean(axis=2)
         best = agree.argmax(axis=1)
         return np.asarray(self.names, dtype=object)[best], agree[np.arange(len(best)), best]
 
