@@ -61,6 +61,7 @@ class Table(Attributor):
         self.classes_ = np.array(sorted(set(np.asarray(y).tolist()), key=lambda s: (s != REAL, s)))
         self.seen_labels_ = [str(s) for s in y]
         self.seen_values_ = values(X)
+        self.in_memory_ = isinstance(X, np.ndarray)
         self.draw_ = np.random.random()
         return self
 
@@ -135,6 +136,7 @@ TRAIN = [(101, "real", "train"), (102, "a", "train"), (103, "b", "train"), (104,
 
 def test_fit_method_fits_on_the_train_split_after_seeding() -> None:
     method = protocol.fit_method(Table, dataset(TRAIN), seed=4)
+    assert method.in_memory_   # a method that does not ask to stream gets an array
     assert method.seen_values_ == [101, 102, 103, 104]
     assert method.seen_labels_ == ["real", "a", "b", "a"]
     np.random.seed(4)
@@ -169,6 +171,7 @@ def test_fit_method_refuses_a_fit_that_does_not_return_self() -> None:
 class Tunable(Table):
     def fine_tune(self, X, y):
         self.tuned_on_ = values(X)
+        self.seen_values_ += values(X)   # in place: start_from must not share it
         return self
 
 
@@ -176,7 +179,8 @@ def test_fit_method_fine_tunes_a_copy_of_start_from() -> None:
     start = protocol.fit_method(Tunable, dataset(TRAIN), seed=0)
     tuned = protocol.fit_method(Tunable, dataset(TRAIN), seed=0, start_from=start, sources=["b"])
     assert tuned is not start and tuned.tuned_on_ == [103] and not hasattr(start, "tuned_on_")
-    assert tuned.seen_values_ == [101, 102, 103, 104]   # fit was not called again
+    assert tuned.seen_values_ == [101, 102, 103, 104, 103]   # fit was not called again
+    assert start.seen_values_ == [101, 102, 103, 104]          # a deep copy was tuned
 
 
 class AddTen(Attack):
@@ -187,8 +191,19 @@ class AddTen(Attack):
 def test_fit_method_attacks_each_training_image_with_its_own_generator() -> None:
     method = protocol.fit_method(Table, dataset(TRAIN), seed=2, train_attack=AddTen(), attack_name="plus")
     ids = [f"real/train/{0:06d}", f"a/train/{1:06d}", f"b/train/{2:06d}", f"a/train/{3:06d}"]
-    extra = [int(protocol.attack_rng(2, "plus", f"train/{i}").integers(0, 2)) for i in ids]
+    extra = [int(protocol.attack_rng(2, "plus", f"train/{i}").integers(0, 2, dtype=np.uint8)) for i in ids]
     assert method.seen_values_ == [v + 10 + e for v, e in zip([101, 102, 103, 104], extra)]
+    streamed = protocol.fit_method(Streaming, dataset(TRAIN), seed=2, train_attack=AddTen(), attack_name="plus")
+    assert streamed.seen_values_ == method.seen_values_   # the same attack when read on demand
+    # without a name the attack is called "none"
+    unnamed = protocol.fit_method(Table, dataset(TRAIN), seed=2, train_attack=AddTen())
+    extra = [int(protocol.attack_rng(2, "none", f"train/{i}").integers(0, 2, dtype=np.uint8)) for i in ids]
+    assert unnamed.seen_values_ == [v + 10 + e for v, e in zip([101, 102, 103, 104], extra)]
+    sure = lambda: Table({11: ("real", 0.9), 1: ("real", 0.9)})   # noqa: E731
+    prepared = protocol.prepare(sure, dataset(TRAIN), seed=2, train_attack=AddTen())
+    assert prepared.method.seen_values_ == unnamed.seen_values_
+    prepared = protocol.prepare(sure, dataset(TRAIN), seed=2, train_attack=AddTen(), attack_name="plus")
+    assert prepared.method.seen_values_ == method.seen_values_
 
 
 class Streaming(Table):
@@ -209,6 +224,20 @@ def test_training_images_streams_when_the_method_asks() -> None:
     without_train = dataset([(11, "real", "val"), (12, "a", "test")])
     with pytest.raises(ValueError, match=r"^dataset 'hand' has no readable train images$"):
         protocol.fit_method(Streaming, without_train, seed=0)
+
+
+def test_streamed_labels_are_text_whatever_the_records_hold() -> None:
+    """Both paths give the method str labels (Batch.labels is a str array too)."""
+    import dataclasses
+
+    class NumberedSources(ArrayDataset):
+        def records(self):
+            return [dataclasses.replace(r, source=int(r.source[1:])) for r in super().records()]
+
+    data = dataset([(101, "s1", "train"), (102, "s2", "train")])
+    data.__class__ = NumberedSources
+    method = protocol.fit_method(Streaming, data, seed=0)
+    assert method.label_dtype_.kind == "U" and method.seen_labels_ == ["1", "2"]
 
 
 def test_can_fine_tune_needs_a_callable() -> None:
@@ -428,14 +457,16 @@ def test_evaluate_refuses_what_it_cannot_score() -> None:
 
 FINGERPRINTS = [
     (1, "real", "test"), (3, "a", "test", (1, 0, 1, 1)), (4, "a", "test", (1, 0, 1, 1)),
-    (5, "b", "test", (0, 0, 0, 0)), (7, "real", "val"),
+    (5, "b", "test", (0, 0, 0, 0)), (7, "real", "val"), (8, "a", "val", (1, 0, 1, 1)),
 ]
-DECODED = {1: (1, 1, 1, 1), 3: (1, 0, 1, 0), 4: (1, 0, 1, 1), 5: (1, 1, 0, 0), 7: (0, 0, 0, 0)}
+DECODED = {1: (1, 1, 1, 1), 3: (1, 0, 1, 0), 4: (1, 0, 1, 1), 5: (1, 1, 0, 0), 7: (0, 0, 0, 0), 8: (1, 1, 1, 1)}
 
 
 def test_bitwise_accuracy_pools_the_images_that_record_bits() -> None:
     data = dataset(FINGERPRINTS)
     fitted = protocol.prepare(lambda: Decoder(DECODED), data, seed=0)
+    # val holds real and generated images, but a decoder has no score: no detection threshold
+    assert fitted.detection_threshold is None
     results, out = protocol.evaluate(fitted, data, seed=0, batch_size=2)
     # real: no bits, not scored; a: 3 of 4, 4 of 4; b: 2 of 4 -> 9 of 12
     assert results == {"fingerprint": {"bitwise_acc": 9 / 12}}
@@ -481,3 +512,115 @@ def test_prepare_fine_tunes_copies_when_the_method_can() -> None:
     refit = protocol.prepare(lambda: Table(answers), data, seed=0, fine_tune_from=plain)   # cannot fine-tune
     assert not hasattr(refit.method, "marked_") and not hasattr(refit.open_method, "marked_")
     assert refit.method.seen_values_ == [101, 102, 103]
+
+
+def test_a_batch_scores_bits_unless_told_otherwise() -> None:
+    data = dataset(FINGERPRINTS)
+    batch = next(data.batches("test", 10))
+    decoder = Decoder(DECODED)
+    out = protocol.Outputs()
+    protocol._collect_batch(protocol.FittedMethod(decoder), decoder, batch, batch.images, out)
+    assert (out.n_bits_correct, out.n_bits) == (9, 12)
+    out = protocol.Outputs()
+    protocol._collect_batch(protocol.FittedMethod(decoder), decoder, batch, batch.images, out, decodes_bits=False)
+    assert (out.n_bits, out.bits_correct) == (0, [])
+
+
+class Verdict(Detector):
+    """A detector answering with booleans (value above 50)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def fit(self, X, y):
+        return self
+
+    def score(self, X):
+        return np.asarray(X)[:, 0, 0, 0] > 50
+
+
+def test_scores_are_stored_as_floats() -> None:
+    out = protocol.collect(protocol.FittedMethod(Verdict()), dataset(DETECTION), "test")
+    # test values 40 60 5 60 90 50
+    assert out.scores == [0.0, 1.0, 0.0, 1.0, 1.0, 0.0] and {type(s) for s in out.scores} == {float}
+
+
+# ---------------------------------------------------------------- batches and progress bars
+
+class CountingReads(ArrayDataset):
+    def read(self, records):
+        self.reads.append((records[0].split, len(records)))
+        return super().read(records)
+
+
+def many(n_val: int = 300, n_test: int = 300) -> CountingReads:
+    rows = [(10, "real", "train"), (20, "a", "train")]
+    rows += [(i % 200, "real" if i % 2 else "a", "val") for i in range(n_val)]
+    rows += [(i % 200, "real" if i % 3 else "a", "test") for i in range(n_test)]
+    data = dataset(rows)
+    data.__class__ = CountingReads
+    data.reads = []
+    return data
+
+
+def test_default_batches_are_256_images() -> None:
+    data = many()
+    fitted = protocol.prepare(Scorer, data, seed=0)
+    assert [n for split, n in data.reads if split == "val"] == [256, 44]
+    data.reads.clear()
+    protocol.calibrate(Scorer(), None, data, known=[], held_out=[])
+    assert [n for split, n in data.reads if split == "val"] == [256, 44]
+    data.reads.clear()
+    protocol.collect(fitted, data, "test")
+    assert [n for split, n in data.reads] == [256, 44]
+    attack = Recorder()
+    protocol.evaluate(fitted, data, seed=1, attack=attack)
+    rng = protocol.attack_rng(1, "none")   # an attack without a name is called "none"
+    assert attack.calls == [(256, float(rng.random())), (44, float(rng.random()))]
+
+
+def test_batch_size_reaches_calibration() -> None:
+    data = many(n_val=10, n_test=3)
+    protocol.prepare(Scorer, data, seed=0, batch_size=4)
+    assert [n for split, n in data.reads if split == "val"] == [4, 4, 2]
+    data.reads.clear()
+    protocol.calibrate(Scorer(), None, data, known=[], held_out=[], batch_size=3)
+    assert [n for split, n in data.reads if split == "val"] == [3, 3, 3, 1]
+
+
+class Bar:
+    """Stands in for tqdm: records how it was made and updated."""
+
+    made: list["Bar"] = []
+
+    def __init__(self, **kwargs) -> None:
+        self.kwargs, self.updates = kwargs, []
+        Bar.made.append(self)
+
+    def __enter__(self) -> "Bar":
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def update(self, n: int) -> None:
+        self.updates.append(n)
+
+
+def bar(total: int, desc: str | None) -> dict:
+    return {"total": total, "desc": desc, "unit": "img", "disable": None if desc else True, "leave": False}
+
+
+def test_progress_bars(monkeypatch) -> None:
+    monkeypatch.setattr(protocol, "tqdm", Bar)
+    Bar.made = []
+    data = dataset(DETECTION)   # 5 val, 6 test images
+    fitted = protocol.prepare(Scorer, data, seed=0, batch_size=4)
+    protocol.evaluate(fitted, data, seed=0, batch_size=4)
+    assert [(b.kwargs, b.updates) for b in Bar.made] == [(bar(5, None), [4, 1]), (bar(6, None), [4, 2])]
+    Bar.made = []
+    fitted = protocol.prepare(Scorer, data, seed=0, batch_size=4, progress=True)
+    protocol.evaluate(fitted, data, seed=0, batch_size=4, progress="scoring")
+    protocol.calibrate(Scorer(), None, data, known=[], held_out=[], progress=True, sources=["a"])
+    assert [(b.kwargs, b.updates) for b in Bar.made] == [
+        (bar(5, "calibrating"), [4, 1]), (bar(6, "scoring"), [4, 2]), (bar(3, "calibrating"), [3])]
