@@ -274,7 +274,10 @@ def calibrate(
     """The fitted method(s) with their thresholds calibrated on clean val images: detection at
     the best balanced accuracy, open-world rejection accepting 95% of known sources' images (for
     ``open_method``, and for ``method`` itself over the sources it was fitted on). ``sources``
-    limits calibration to the val images of those sources (default: all)."""
+    limits calibration to the val images of those sources (default: all). The tie rules are those
+    of :func:`ganprint.metrics.detection_threshold` and :func:`ganprint.metrics.rejection_threshold`;
+    a threshold whose val images do not allow it (no real or no generated image; no image of a
+    known source) stays None."""
     fitted = FittedMethod(method, open_method, list(known), list(held_out))
     label = "calibrating" if progress else None
     val = collect(fitted, dataset, "val", batch_size=batch_size, sources=sources, progress=label)
@@ -308,7 +311,9 @@ def evaluate(
     """Metrics of every applicable protocol on the (attacked) test split, and per-image outputs.
 
     Beside its metrics, detection records the ``threshold`` its accuracy used, and open world the
-    ``rejection_threshold`` on ``confidence`` and the ``held_out`` sources.
+    ``rejection_threshold`` on ``confidence`` and the ``held_out`` sources. An attack draws from one
+    generator (:func:`attack_rng` of ``seed`` and ``attack_name``) batch after batch, so
+    ``batch_size`` is part of what the attacked images are.
     """
     rng = attack_rng(seed, attack_name) if attack is not None else None
     out = collect(fitted, dataset, "test", attack=attack, rng=rng, batch_size=batch_size, progress=progress)

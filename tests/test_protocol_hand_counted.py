@@ -617,7 +617,9 @@ def test_progress_bars(monkeypatch) -> None:
     data = dataset(DETECTION)   # 5 val, 6 test images
     fitted = protocol.prepare(Scorer, data, seed=0, batch_size=4)
     protocol.evaluate(fitted, data, seed=0, batch_size=4)
-    assert [(b.kwargs, b.updates) for b in Bar.made] == [(bar(5, None), [4, 1]), (bar(6, None), [4, 2])]
+    protocol.calibrate(Scorer(), None, data, known=[], held_out=[], batch_size=4)
+    assert [(b.kwargs, b.updates) for b in Bar.made] == [
+        (bar(5, None), [4, 1]), (bar(6, None), [4, 2]), (bar(5, None), [4, 1])]
     Bar.made = []
     fitted = protocol.prepare(Scorer, data, seed=0, batch_size=4, progress=True)
     protocol.evaluate(fitted, data, seed=0, batch_size=4, progress="scoring")
