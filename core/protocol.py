@@ -292,9 +292,10 @@ def calibrate(
                 np.asarray(val.confidence)[knows], REJECTION_ACCEPT)
     if fitted.open_method is not None:
         is_known = np.isin(val.labels, fitted.known)
-        fitted.rejection_threshold = metrics.rejection_threshold(
-            np.asarray(val.open_confidence)[is_known], REJECTION_ACCEPT
-        )
+        if is_known.any():
+            fitted.rejection_threshold = metrics.rejection_threshold(
+                np.asarray(val.open_confidence)[is_known], REJECTION_ACCEPT
+            )
     return fitted
 
 
@@ -311,7 +312,8 @@ def evaluate(
     """Metrics of every applicable protocol on the (attacked) test split, and per-image outputs.
 
     Beside its metrics, detection records the ``threshold`` its accuracy used, and open world the
-    ``rejection_threshold`` on ``confidence`` and the ``held_out`` sources. An attack draws from one
+    ``rejection_threshold`` on ``confidence`` and the ``held_out`` sources. A protocol whose threshold
+    could not be calibrated (None: see :func:`calibrate`) is left out. An attack draws from one
     generator (:func:`attack_rng` of ``seed`` and ``attack_name``) batch after batch, so
     ``batch_size`` is part of what the attacked images are.
     """
@@ -328,7 +330,7 @@ def evaluate(
     if out.predicted:
         classes = list(dict.fromkeys(list(np.asarray(method.classes_).tolist()) + dataset.sources))
         results["closed_world"] = metrics.attribution_metrics(out.labels, out.predicted, classes)
-    if out.open_predicted:
+    if out.open_predicted and fitted.rejection_threshold is not None:
         results["open_world"] = metrics.open_world_metrics(
             out.labels, out.open_predicted, np.asarray(out.open_confidence), fitted.known,
             fitted.rejection_threshold,

@@ -422,6 +422,20 @@ def test_evaluate_hand_counted() -> None:
     assert out.confidence == pytest.approx([0.9, 0.6, 0.7, 0.5, 0.8, 0.4])
 
 
+def test_open_world_without_known_val_images_is_left_out() -> None:
+    """Val holds only images of the held-out b: no rejection threshold can be calibrated. The old
+    code stopped with numpy's IndexError (the quantile of no confidence)."""
+    rows = [r for r in ATTRIBUTION if r[2] != "val" or r[1] == "b"]
+    data = dataset(rows)
+    method = protocol.fit_method(lambda: Table(CLOSED), data, seed=0)
+    open_method = protocol.fit_method(lambda: Table(OPEN), data, seed=0, sources=["real", "a"])
+    fitted = protocol.calibrate(method, open_method, data, known=["real", "a"], held_out=["b"])
+    assert fitted.rejection_threshold is None and fitted.detection_threshold is None
+    assert fitted.own_rejection_threshold == pytest.approx(0.4 + 0.05 * 0.3)   # b's 0.4 and 0.7
+    results, _ = protocol.evaluate(fitted, data, seed=0)
+    assert set(results) == {"closed_world"}
+
+
 def test_closed_world_classes_are_the_method_classes_then_the_dataset_sources() -> None:
     data = dataset(ATTRIBUTION)
     # fitted on a and b only: its classes a b, then the dataset's real
