@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -199,7 +200,9 @@ def test_fit_method_attacks_each_training_image_with_its_own_generator() -> None
     unnamed = protocol.fit_method(Table, dataset(TRAIN), seed=2, train_attack=AddTen())
     extra = [int(protocol.attack_rng(2, "none", f"train/{i}").integers(0, 2, dtype=np.uint8)) for i in ids]
     assert unnamed.seen_values_ == [v + 10 + e for v, e in zip([101, 102, 103, 104], extra)]
-    sure = lambda: Table({11: ("real", 0.9), 1: ("real", 0.9)})   # noqa: E731
+    def sure() -> Table:
+        return Table({11: ("real", 0.9), 1: ("real", 0.9)})
+
     prepared = protocol.prepare(sure, dataset(TRAIN), seed=2, train_attack=AddTen())
     assert prepared.method.seen_values_ == unnamed.seen_values_
     prepared = protocol.prepare(sure, dataset(TRAIN), seed=2, train_attack=AddTen(), attack_name="plus")
@@ -605,13 +608,13 @@ def test_batch_size_reaches_calibration() -> None:
 class Bar:
     """Stands in for tqdm: records how it was made and updated."""
 
-    made: list["Bar"] = []
+    made: ClassVar[list[Bar]] = []
 
     def __init__(self, **kwargs) -> None:
         self.kwargs, self.updates = kwargs, []
         Bar.made.append(self)
 
-    def __enter__(self) -> "Bar":
+    def __enter__(self) -> Bar:
         return self
 
     def __exit__(self, *exc) -> bool:
