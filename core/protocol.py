@@ -274,7 +274,10 @@ def calibrate(
     """The fitted method(s) with their thresholds calibrated on clean val images: detection at
     the best balanced accuracy, open-world rejection accepting 95% of known sources' images (for
     ``open_method``, and for ``method`` itself over the sources it was fitted on). ``sources``
-    limits calibration to the val images of those sources (default: all)."""
+    limits calibration to the val images of those sources (default: all). The tie rules are those
+    of :func:`ganprint.metrics.detection_threshold` and :func:`ganprint.metrics.rejection_threshold`;
+    a threshold whose val images do not allow it (no real or no generated image; no image of a
+    known source) stays None."""
     fitted = FittedMethod(method, open_method, list(known), list(held_out))
     label = "calibrating" if progress else None
     val = collect(fitted, dataset, "val", batch_size=batch_size, sources=sources, progress=label)
@@ -289,9 +292,10 @@ def calibrate(
                 np.asarray(val.confidence)[knows], REJECTION_ACCEPT)
     if fitted.open_method is not None:
         is_known = np.isin(val.labels, fitted.known)
-        fitted.rejection_threshold = metrics.rejection_threshold(
-            np.asarray(val.open_confidence)[is_known], REJECTION_ACCEPT
-        )
+        if is_known.any():
+            fitted.rejection_threshold = metrics.rejection_threshold(
+                np.asarray(val.open_confidence)[is_known], REJECTION_ACCEPT
+            )
     return fitted
 
 
@@ -308,7 +312,10 @@ def evaluate(
     """Metrics of every applicable protocol on the (attacked) test split, and per-image outputs.
 
     Beside its metrics, detection records the ``threshold`` its accuracy used, and open world the
-    ``rejection_threshold`` on ``confidence`` and the ``held_out`` sources.
+    ``rejection_threshold`` on ``confidence`` and the ``held_out`` sources. A protocol whose threshold
+    could not be calibrated (None: see :func:`calibrate`) is left out. An attack draws from one
+    generator (:func:`attack_rng` of ``seed`` and ``attack_name``) batch after batch, so
+    ``batch_size`` is part of what the attacked images are.
     """
     rng = attack_rng(seed, attack_name) if attack is not None else None
     out = collect(fitted, dataset, "test", attack=attack, rng=rng, batch_size=batch_size, progress=progress)
@@ -323,7 +330,7 @@ def evaluate(
     if out.predicted:
         classes = list(dict.fromkeys(list(np.asarray(method.classes_).tolist()) + dataset.sources))
         results["closed_world"] = metrics.attribution_metrics(out.labels, out.predicted, classes)
-    if out.open_predicted:
+    if out.open_predicted and fitted.rejection_threshold is not None:
         results["open_world"] = metrics.open_world_metrics(
             out.labels, out.open_predicted, np.asarray(out.open_confidence), fitted.known,
             fitted.rejection_threshold,

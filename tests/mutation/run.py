@@ -48,8 +48,8 @@ class Target:
 
 
 TARGETS: dict[str, Target] = {
-    "metrics": Target(("core/metrics.py",), ("tests/test_metrics.py",)),
-    "protocol": Target(("core/protocol.py",), ("tests/test_protocol.py",)),
+    "metrics": Target(("core/metrics.py",), ("tests/test_metrics.py", "tests/test_metrics_hand_counted.py")),
+    "protocol": Target(("core/protocol.py",), ("tests/test_protocol.py", "tests/test_protocol_hand_counted.py")),
     "dataset": Target(("core/dataset.py",), ("tests/test_protocol.py",)),
     "registry": Target(("core/registry.py",), ("tests/test_registry.py", "tests/test_registry_hand_checked.py")),
     "runner": Target(("benchmark/runner.py",), ("tests/test_bench_cli.py",)),
