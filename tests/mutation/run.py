@@ -150,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         # Tests that start `bench` in a subprocess import the mutants too. The folder must exist
         # before Python starts, or the import system remembers it as missing.
         (where / "mutants" / "src").mkdir(parents=True)
-        env = dict(os.environ, PYTHONPATH=str(where / "mutants" / "src"))
+        # One thread per library: mutmut forks a process per mutant, and an OpenMP pool started
+        # before the fork (scikit-learn's neighbour search) hangs in the child until the timeout,
+        # which would count the mutant as killed.
+        env = dict(os.environ, PYTHONPATH=str(where / "mutants" / "src"),
+                   **{variable: "1" for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
         run = subprocess.run(["mutmut", "run", "--max-children", str(args.max_children)], cwd=where, env=env,
                              capture_output=True, text=True)
         if run.returncode:
