@@ -16,9 +16,12 @@ driver's (:func:`resolve_dataset`); a dataset without a spec (built in memory) i
 """
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import socket
+import threading
 from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -235,10 +238,22 @@ def _as_sent(value: Any) -> Any:
 
 
 def _init_worker(threads: int) -> None:
-    """A worker process: no progress bars of its own, and ``threads`` for every library."""
+    """A worker process: no progress bars of its own, ``threads`` for every library, and an end of
+    its own when the process that started it ends: a pool whose driver was killed (SIGKILL, out of
+    memory) would otherwise wait for work, holding its memory, until the machine restarts."""
     os.environ["TQDM_DISABLE"] = "1"
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = str(threads)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True,
+                         name="exit-with-parent").start()
+
+
+def _exit_with_parent(sentinel: int) -> None:
+    """Wait until the parent process has ended, then end this one at once."""
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 class ProcessExecutor(Executor):

@@ -120,6 +120,32 @@ def ganprint_detectors():
 '''
 
 
+def _children(pid: int) -> set[int]:
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (a zombie waiting to be reaped has ended)."""
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
 def test_resume_after_sigkill_loses_only_the_cell_in_progress(folder: Path, tmp_path: Path) -> None:
     site = install_plugin(tmp_path / "site", "ganprint_slow", SLOW_PLUGIN, "slow = ganprint_slow")
     store = tmp_path / "store.db"
@@ -141,8 +167,14 @@ def test_resume_after_sigkill_loses_only_the_cell_in_progress(folder: Path, tmp_
         else:
             pytest.fail("the knn cell was never stored")
     finally:
+        children = _children(process.pid)
         process.send_signal(signal.SIGKILL)
         process.wait()
+    assert children, "the run had started no worker process"
+    deadline = time.time() + 15
+    while _alive(children) and time.time() < deadline:  # the workers end with their driver
+        time.sleep(0.2)
+    assert not _alive(children), f"processes left behind by the killed run: {sorted(_alive(children))}"
     with sqlite3.connect(store) as db:
         (first_run,) = db.execute("SELECT run_id FROM cells WHERE detector='knn'").fetchone()
         assert db.execute("SELECT count(*) FROM cells WHERE detector='zzslow'").fetchone()[0] == 0

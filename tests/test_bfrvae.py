@@ -52,6 +52,39 @@ def test_triplet_hinge_is_zero_only_when_sources_are_apart():
     assert triplet_loss([apart], torch.tensor([0, 0, 0, 0]), margin=1.0).item() == 0.0
 
 
+
+def test_triplet_hinge_counted_by_hand():
+    """1-D fingerprints a=0, b=1 (source 0), c=3 (source 1); squared distances ab=1, ac=9, bc=4.
+    Valid triplets (anchor, positive, negative): (a, b, c) and (b, a, c); source 1 has no positive.
+    Margin 5: max(0, 1 - 9 + 5) = 0 and max(0, 1 - 4 + 5) = 2, mean 1.0; two parts give 2.0."""
+    labels = torch.tensor([0, 0, 1])
+    points = torch.tensor([[0.0], [1.0], [3.0]])
+    assert triplet_loss([points], labels, margin=5.0).item() == pytest.approx(1.0)
+    assert triplet_loss([points, points], labels, margin=5.0).item() == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_triplet_hinge_equals_the_mean_over_every_triplet(ties):
+    """The sorted-prefix sums equal the mean hinge over every triplet listed one by one, value and
+    gradient; with integer points many hinges are exactly zero (d(a, q) + 1 = d(a, r))."""
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 3, (13,), generator=g)
+    parts = [torch.randn(13, 4, generator=g) for _ in range(2)]
+    if ties:
+        parts = [torch.randint(0, 3, (13, 1), generator=g).float() for _ in range(2)]
+    parts = [p.requires_grad_() for p in parts]
+    expected = 0.0
+    for p in parts:
+        d = torch.cdist(p, p).pow(2)
+        hinges = [torch.relu(d[a, q] - d[a, r] + 1.0) for a in range(13) for q in range(13) for r in range(13)
+                  if q != a and labels[q] == labels[a] and labels[r] != labels[a]]
+        expected = expected + torch.stack(hinges).mean()
+    expected_grads = torch.autograd.grad(expected, parts)
+    loss = triplet_loss(parts, labels, margin=1.0)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    for got, want in zip(torch.autograd.grad(loss, parts), expected_grads):
+        torch.testing.assert_close(got, want)
+
 def test_conformance():
     check_detector(lambda: BFRVAEAttributor(**TINY))
 

@@ -110,16 +110,30 @@ class BFRVAE(nn.Module):
 
 def triplet_loss(fingerprints: list[torch.Tensor], labels: torch.Tensor, margin: float) -> torch.Tensor:
     """Eq. (4) with a hinge: mean over every valid (anchor, positive, negative) triplet of the batch of
-    Σ_p max(0, ‖p1 − p2‖² − ‖p1 − p3‖² + margin), p ranging over the fingerprint parts (μ′, σ′)."""
+    Σ_p max(0, ‖p1 − p2‖² − ‖p1 − p3‖² + margin), p ranging over the fingerprint parts (μ′, σ′).
+
+    Computed without the n³ hinge values, so that a whole validation part (n in the thousands) is
+    scored in n² memory: for anchor a and positive q, the negatives r with d(a, r) < d(a, q) + margin
+    are a prefix of a's sorted negative distances, and their hinges sum to
+    k·(d(a, q) + margin) − (sum of those k distances). The sums are in float64 (they subtract
+    numbers n times larger than a hinge); a hinge at exactly zero contributes nothing, value or
+    gradient, as max(0, ·) does."""
+    n = len(labels)
     same = labels[:, None] == labels[None, :]
-    eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
-    valid = (same & ~eye)[:, :, None] & (~same)[:, None, :]
-    if not valid.any():
+    positive = same & ~torch.eye(n, dtype=torch.bool, device=labels.device)
+    negative = ~same
+    n_valid = (positive.sum(dim=1) * negative.sum(dim=1)).sum()
+    if not n_valid:
         return fingerprints[0].new_zeros(())
     total = fingerprints[0].new_zeros(())
     for p in fingerprints:
-        d = torch.cdist(p, p).pow(2)
-        total = total + F.relu(d[:, :, None] - d[:, None, :] + margin)[valid].mean()
+        d = torch.cdist(p.double(), p.double()).pow(2)
+        negatives = torch.where(negative, d, torch.inf).sort(dim=1).values
+        prefix = F.pad(negatives.nan_to_num(posinf=0.0).cumsum(dim=1), (1, 0))
+        thresholds = d + margin
+        active = torch.searchsorted(negatives, thresholds)  # per (a, q): negatives below the threshold
+        hinge_sums = active * thresholds - prefix.gather(1, active)
+        total = total + (hinge_sums[positive].sum() / n_valid).to(p.dtype)
     return total
 
 
