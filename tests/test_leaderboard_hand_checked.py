@@ -130,6 +130,34 @@ def test_which_detectors_a_protocol_table_shows() -> None:
     assert set(fingerprint.failed) == {("decoder", 1), ("dead", 0), ("dead", 1)}
 
 
+def test_an_ok_cell_without_the_protocol_is_a_dash_in_a_shown_row() -> None:
+    # knn has closed-world results under none; under blur its cell is ok but holds detection only
+    cells = [cell("knn", "none", {"closed_world": {"acc": 0.5}}), cell("knn", "blur", detection(0.6, 0.6, 0.6, 0.6))]
+    table = protocol_values(cells, "closed_world")
+    assert table.protocol == "closed_world" and table.detectors == ["knn"]
+    assert table.values == {("knn", 0): 0.5} and table.failed == {}
+    assert protocol_table(cells, "closed_world", "github")[1] == [["knn", "0.500", "—"]]
+
+
+def test_of_two_cells_of_one_detector_and_attack_the_last_counts() -> None:
+    """The first knn/none cell has detection results, the last one closed-world results only: the
+    detection table then has no row and is left out, the closed-world table follows."""
+    cells = [cell("knn", "none", detection(0.9, 0.9, 0.9, 0.9)), cell("knn", "none", {"closed_world": {"acc": 0.5}})]
+    assert present_protocols(cells) == ["detection", "closed_world"]
+    assert protocol_values(cells, "detection").detectors == []
+    assert render(cells, "csv") == "table,detector,Acc\nclosed_world,knn,0.500"
+
+
+def test_one_row_tables_keep_three_decimals_in_every_format() -> None:
+    """tabulate must not read the numbers as numbers (it would print 0.9 for 0.900)."""
+    cells = [cell("beta", metrics={"closed_world": {"acc": 0.9}}), cell("beta", "jpeg", {"closed_world": {"acc": 1}})]
+    assert render(cells, "plain").splitlines()[2:] == ["detector    Acc none    Acc jpeg",
+                                                       "beta        0.900       1.000"]
+    github = render(cells, "github")
+    assert "| beta       | 0.900      | 1.000      |" in github.splitlines()
+    assert " beta       & 0.900      & 1.000      \\\\" in render(cells, "latex").splitlines()
+
+
 def test_a_metric_stored_as_an_integer_is_shown_as_a_float() -> None:
     cells = [cell("a", metrics={"fingerprint": {"bitwise_acc": 1}}),
              cell("b", metrics={"fingerprint": {"bitwise_acc": 0.5}})]
