@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 import ganprint
+import ganprint.training  # noqa: F401 - imported by every task LocalExecutor runs: loaded once, here
 from ganprint import AttackSpec, DetectorSpec
 from ganprint.benchmark import runner as runner_module
 from ganprint.benchmark.executors import Executor, LocalExecutor, Ref, RunContext, Task, TaskGraph
@@ -77,6 +79,13 @@ class Attrib(Attributor):
 class TunableAttrib(Attrib):
     def fine_tune(self, X: np.ndarray, y: np.ndarray) -> "TunableAttrib":
         return self
+
+
+class Unsorted(Bright):
+    """Hyperparameters declared out of alphabetical order."""
+
+    def __init__(self, zeta: int = 1, alpha: int = 2) -> None:
+        self.zeta, self.alpha = zeta, alpha
 
 
 class Cannot(Bright):
@@ -148,12 +157,12 @@ def canned(task: Task) -> Outcome:
 class Scripted(LocalExecutor):
     """Plays the graph in order with ``outcome(task)`` instead of running it; records what it saw."""
 
-    def __init__(self, outcome: Callable[[Task], Outcome] = canned) -> None:
+    def __init__(self, outcome: Callable[[Task], Outcome] = canned, also_running: Sequence[str] = ()) -> None:
         super().__init__()
         self.outcome = outcome
+        self.also_running = list(also_running)
         self.tasks: list[Task] = []
         self.context: RunContext | None = None
-        self.postfix_labels: list[list[str]] = []
 
     def run(self, tasks: Sequence[Task], context: RunContext) -> Iterator[tuple[Task, Outcome]]:
         self.tasks, self.context = list(tasks), context
@@ -161,7 +170,7 @@ class Scripted(LocalExecutor):
         while not graph.done:
             task = graph.ready()[0]
             graph.start(task)
-            self.running = [task.label]
+            self.running = [task.label] + getattr(self, "also_running", [])
             yield from graph.complete(task, self.outcome(task))
         self.running = []
 
@@ -215,9 +224,19 @@ def test_resolve_attacks_keeps_the_order_given_without_repeats() -> None:
 def test_an_attack_that_cannot_be_made_carries_its_failure() -> None:
     registry = toy_registry({}, {"broken": no_codec, "jpeg": lambda: Invert(sizes=Opaque())})
     broken, jpeg = resolve_attacks(registry, "broken,jpeg")
+    assert (broken.name, jpeg.name) == ("broken", "jpeg")
     assert broken.attack is None and broken.params == {}
     assert broken.failed is not None and broken.failed.error == "RuntimeError: no codec"
     assert jpeg.failed is None and jpeg.params == {"amount": 255, "sizes": "Opaque()"}
+
+
+def test_an_attack_without_get_params_has_no_params() -> None:
+    class Bare:
+        def __call__(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+            return X
+
+    (bare,) = resolve_attacks(toy_registry({}, {"bare": Bare}), "bare")
+    assert isinstance(bare.attack, Bare) and bare.params == {} and bare.failed is None
 
 
 def test_note_skipped_adds_each_image_once_with_its_first_reason() -> None:
@@ -265,6 +284,10 @@ def test_a_detector_under_two_attacks_is_one_fit_one_calibration_and_two_evaluat
     assert [(c.detector, c.attack, c.immunized) for c in result.cells] == [("bright", "none", False),
                                                                           ("bright", "inv", False)]
     assert executor.context.dataset_hash == hand_dataset().content_hash() and executor.context.threads == 1
+    assert run(registry, store, ScriptedRemote()).cells[0].provenance["seed"] == 0
+    default = ScriptedRemote()
+    run(registry, store, default)
+    assert default.task("bright|eval|none|clean").kwargs["batch_size"] == 256
 
 
 def test_an_attributor_with_three_generated_sources_also_fits_the_open_world(store: ResultStore) -> None:
@@ -335,6 +358,9 @@ def test_provenance_names_everything_the_cell_depends_on(store: ResultStore) -> 
     assert cell.key == cell_key(expected) and cell.dataset == "hand" and cell.run_id
     assert p["ganprint_version"] == ganprint.__version__ and p["skipped_images"] == []
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", p["time"])
+    # params are stored with sorted keys, whatever order the detector declares them in
+    unsorted = run(toy_registry({"unsorted": Unsorted}), store).cells[0]
+    assert list(unsorted.provenance["params"]) == ["alpha", "zeta"]
     # another seed, other params or immunization make another key
     assert run(registry, store, attacks="inv", seed=12).cells[0].key != cell.key
 
@@ -343,8 +369,11 @@ def test_provenance_names_everything_the_cell_depends_on(store: ResultStore) -> 
 
 def test_each_cell_is_stored_with_its_metrics_rows_and_the_seconds_of_its_chain(store: ResultStore) -> None:
     registry = toy_registry({"attrib": Attrib, "bright": Bright})
+    before = time.time()
     result = run(registry, store)
+    after = time.time()
     attrib, bright = result.cells
+    assert before <= attrib.finished <= bright.finished <= after
     # attrib: closed fit 1.5 + open fit 1.5 + calibration 0.25 + evaluation 0.125 = 3.375 s
     # bright: fit 1.5 + calibration 0.25 + evaluation 0.125 = 1.875 s
     assert attrib.provenance["seconds"] == 3.375 and bright.provenance["seconds"] == 1.875
@@ -354,6 +383,7 @@ def test_each_cell_is_stored_with_its_metrics_rows_and_the_seconds_of_its_chain(
         assert store.get(cell.key) == cell
         assert list(store.predictions(cell.key)) == ROWS
     assert re.fullmatch(r"[0-9a-f]{12}", result.run_id)
+    assert attrib.provenance["seed"] == 0  # the default seed
     assert store.count_cells() == 2 and result.saved == []
 
 
@@ -383,6 +413,18 @@ def test_a_failed_fit_makes_err_cells_of_every_attack_and_others_still_score(sto
         assert store.get(failed.key) == failed
 
 
+def test_a_failed_closed_world_fit_ends_the_cell_before_the_open_world_fit_ran(store: ResultStore) -> None:
+    def closed_fails(task: Task) -> Outcome:
+        if task.id == "attrib|fit|none|closed":
+            return Outcome(error="RuntimeError: no memory", seconds=9.0)
+        return canned(task)
+
+    executor = Scripted(closed_fails)
+    (cell,) = run(toy_registry({"attrib": Attrib}), store, executor).cells
+    # the evaluation is skipped when the closed fit fails, before the open fit has run: 9.0 s only
+    assert cell.error == "fit failed: RuntimeError: no memory" and cell.provenance["seconds"] == 9.0
+
+
 def test_a_failed_evaluation_is_its_own_error_without_the_fit_prefix(store: ResultStore) -> None:
     def inv_fails(task: Task) -> Outcome:
         if task.id == "bright|eval|inv|clean":
@@ -399,16 +441,16 @@ def test_a_failed_evaluation_is_its_own_error_without_the_fit_prefix(store: Resu
 def test_a_detector_that_cannot_be_built_is_err_cells_without_any_task(store: ResultStore) -> None:
     registry = toy_registry({"bright": Bright, "cannot": Cannot}, {"inv": Invert})
     executor = ScriptedRemote()
-    result = run(registry, store, executor, attacks="none,inv")
+    result = run(registry, store, executor, attacks="none,inv", immunize=True)
     assert not any(t.id.startswith("cannot") for t in executor.tasks)
     cannot = [c for c in result.cells if c.detector == "cannot"]
-    assert [c.attack for c in cannot] == ["none", "inv"]
+    assert [(c.attack, c.immunized) for c in cannot] == [("none", False), ("inv", False), ("inv", True)]
     for cell in cannot:
         assert cell.error == "RuntimeError: cannot build" and cell.status == "error" and cell.traceback is None
         assert cell.provenance["params"] is None and cell.provenance["seconds"] == 0.0
         assert "immunization" not in cell.provenance
         assert store.get(cell.key) == cell
-    assert [c.detector for c in result.cells] == ["bright", "bright", "cannot", "cannot"]
+    assert [c.detector for c in result.cells] == ["bright"] * 3 + ["cannot"] * 3
 
 
 def test_a_detector_whose_second_construction_fails_is_a_fit_failure(store: ResultStore) -> None:
@@ -468,6 +510,24 @@ def test_resume_skips_exactly_the_finished_ok_cells(store: ResultStore) -> None:
     executor = ScriptedRemote()
     run(registry, store, executor, attacks="none,inv")  # without --resume everything is computed again
     assert len(executor.tasks) == 9
+
+
+def test_resuming_only_an_immunized_cell_plans_the_clean_fit_it_fine_tunes(store: ResultStore) -> None:
+    registry = toy_registry({"tunattr": TunableAttrib}, {"inv": Invert})
+    first = run(registry, store, attacks="inv", immunize=True)
+    immunized = first.cells[1]
+    assert immunized.immunized
+    immunized.status, immunized.error = "error", "RuntimeError: was killed"
+    store.put(immunized)
+    executor = ScriptedRemote()
+    second = run(registry, store, executor, attacks="inv", immunize=True, resume=True)
+    assert executor.ids == ["tunattr|fit|none|closed", "tunattr|fit|none|open", "tunattr|calibrate|none",
+                            "tunattr|fit|inv|closed", "tunattr|fit|inv|open", "tunattr|calibrate|inv",
+                            "tunattr|eval|inv|immunized"]
+    assert all(t.neural for t in executor.tasks if "|fit|" in t.id)
+    assert executor.task("tunattr|fit|none|closed").args[0].name == "tunattr"
+    assert executor.task("tunattr|fit|inv|open").kwargs["start_from"] == Ref("tunattr|fit|none|open")
+    assert [c.ok for c in second.cells] == [True, True]
 
 
 def test_a_resumed_run_lists_the_images_its_reused_cells_skipped(store: ResultStore) -> None:
@@ -567,17 +627,17 @@ def bar(monkeypatch: pytest.MonkeyPatch) -> type[Bar]:
 
 
 def test_the_progress_bar_counts_every_cell_once(store: ResultStore, bar: type[Bar]) -> None:
-    registry = toy_registry({"bright": Bright, "cannot": Cannot}, {"inv": Invert})
+    registry = toy_registry({"bright": Bright, "cannot": Cannot, "tunable": Tunable}, {"inv": Invert})
     first = run(registry, store, attacks="none,inv", progress=None)
     (made,) = bar.made
-    assert (made.total, made.desc, made.unit, made.disable) == (4, "cells", "cell", None)
-    assert made.count == 4
-    # the label of the task that was running when each outcome came in, cut to 80 characters
-    assert made.postfix[:3] == ["bright fit", "bright calibrate", "bright score none"]
-    # resumed: the two ok cells count at once, the two ERR cells (of cannot) are done again
+    assert (made.total, made.desc, made.unit, made.disable) == (6, "cells", "cell", None)
+    assert made.count == 6
+    # the label of the task that was running when each outcome came in (tunable's are planned first)
+    assert made.postfix[:3] == ["tunable fit", "tunable calibrate", "tunable score none"]
+    # resumed: the four ok cells count at once, the two ERR cells (of cannot) are done again
     run(registry, store, attacks="none,inv", resume=True, progress=False)
-    assert bar.made[1].total == 4 and bar.made[1].count == 4 and bar.made[1].disable is True
-    assert sum(c.ok for c in first.cells) == 2
+    assert bar.made[1].total == 6 and bar.made[1].count == 6 and bar.made[1].disable is True
+    assert sum(c.ok for c in first.cells) == 4
 
 
 def test_the_progress_postfix_is_cut_to_80_characters(store: ResultStore, bar: type[Bar]) -> None:
@@ -586,6 +646,11 @@ def test_the_progress_postfix_is_cut_to_80_characters(store: ResultStore, bar: t
     # 70 + len(" fit") = 74 characters stay whole; 70 + len(" score none") = 81 lose the last "e"
     assert bar.made[0].postfix[0] == long_name + " fit"
     assert bar.made[0].postfix[2] == long_name + " score non"
+
+
+def test_the_progress_postfix_lists_every_running_task(store: ResultStore, bar: type[Bar]) -> None:
+    run(toy_registry({"bright": Bright}), store, Scripted(also_running=["other fit"]))
+    assert bar.made[0].postfix[0] == "bright fit, other fit"
 
 
 def test_tasks_show_their_own_progress_only_in_this_process(store: ResultStore, bar: type[Bar]) -> None:
@@ -638,8 +703,8 @@ def test_a_real_run_in_this_process_stores_one_row_per_test_image_and_resumes_to
     for cell in (attrib_none, attrib_inv):
         assert [r["predicted"] for r in store.predictions(cell.key)] == ["gan_a"] * 4
         assert cell.metrics["closed_world"]["acc"] == 0.25
-    again = Counting()
-    resumed = run(registry, store, again, attacks="none,inv", resume=True)
-    assert again.ran == [] and resumed.cells == result.cells
+    # resumed with the default executor (this process): nothing is left to run
+    resumed = run_benchmark(registry, hand_dataset(), store=store, attacks="none,inv", resume=True, progress=False)
+    assert resumed.cells == result.cells
     assert json.loads(json.dumps(resumed.cells[0].metrics)) == result.cells[0].metrics
     assert NO_ATTACK == "none" and isinstance(result.cells[0], CellResult)
