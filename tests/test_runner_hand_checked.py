@@ -447,7 +447,7 @@ def test_a_detector_that_cannot_be_built_is_err_cells_without_any_task(store: Re
     assert [(c.attack, c.immunized) for c in cannot] == [("none", False), ("inv", False), ("inv", True)]
     for cell in cannot:
         assert cell.error == "RuntimeError: cannot build" and cell.status == "error" and cell.traceback is None
-        assert cell.provenance["params"] is None and cell.provenance["seconds"] == 0.0
+        assert cell.provenance["params"] is None and cell.provenance["seconds"] == 0.0 and cell.metrics == {}
         assert "immunization" not in cell.provenance
         assert store.get(cell.key) == cell
     assert [c.detector for c in result.cells] == ["bright"] * 3 + ["cannot"] * 3
@@ -544,6 +544,15 @@ def test_a_resumed_run_lists_the_images_its_reused_cells_skipped(store: ResultSt
     assert second.cells == [cell]
 
 
+def test_a_cell_stored_before_skipped_images_were_recorded_is_resumed(store: ResultStore) -> None:
+    registry = toy_registry({"bright": Bright})
+    cell = run(registry, store).cells[0]
+    del cell.provenance["skipped_images"]  # as ganprint wrote cells before it recorded them
+    store.put(cell)
+    resumed = run(registry, store, resume=True)
+    assert resumed.cells == [cell] and resumed.dataset.skipped == []
+
+
 def test_images_a_task_could_not_read_are_recorded_with_every_later_cell(store: ResultStore) -> None:
     def skips(task: Task) -> Outcome:
         outcome = canned(task)
@@ -586,6 +595,14 @@ def test_save_fitted_plans_one_save_per_fit_and_reports_each_sorted_by_path(stor
         SavedFit("tunable", str(out / "tunable.immunized-inv")),
     ]
     assert [c.ok for c in result.cells] == [True, True, False, True, True, True]
+
+
+def test_an_open_world_fit_is_saved_after_its_calibration(store: ResultStore, tmp_path: Path) -> None:
+    executor = ScriptedRemote()
+    run(toy_registry({"attrib": Attrib}), store, executor, save_fitted=tmp_path)
+    assert executor.ids[:4] == ["attrib|fit|none|closed", "attrib|fit|none|open", "attrib|calibrate|none",
+                                "attrib|save|none"]
+    assert executor.task("attrib|save|none").args == (Ref("attrib|calibrate|none"),)
 
 
 def test_without_save_fitted_nothing_is_saved(store: ResultStore) -> None:
