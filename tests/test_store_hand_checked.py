@@ -181,15 +181,31 @@ def test_sweeps_of_one_dataset_and_seed_oldest_first(store: ResultStore) -> None
 
 # -- opening: layout and version checks -------------------------------------------------------------
 
+def sql(path: Path, *statements: str) -> None:
+    """Run ``statements`` on the SQLite file ``path`` as another program would, and commit."""
+    with sqlite3.connect(path) as db:
+        for statement in statements:
+            db.execute(statement)
+    db.close()
+
+
+def layout(path: Path) -> tuple[int, set[str]]:
+    """The file's ``user_version`` and the names of its tables."""
+    with sqlite3.connect(path) as db:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    return version, tables
+
+
 def test_a_new_store_has_the_current_layout_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "results.sqlite"
     with ResultStore(path) as opened:
         assert opened.path == path
         assert opened._conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert opened._conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (1,)
-        tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    version, tables = layout(path)
+    assert version == SCHEMA_VERSION == 1
     assert {"cells", "predictions", "runs", "run_cells", "sweeps"} <= tables
 
 
@@ -209,57 +225,44 @@ def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
 
 def test_another_programs_database_is_refused_and_left_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE users (name TEXT)")
-        db.execute("CREATE TABLE accounts (id INTEGER)")
+    sql(path, "CREATE TABLE users (name TEXT)", "CREATE TABLE accounts (id INTEGER)")
     with pytest.raises(StoreError, match=r"an SQLite database of another program \(tables: accounts, users\)"):
         ResultStore(path)
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (0,)
-        assert {n for (n,) in db.execute("SELECT name FROM sqlite_master")} == {"users", "accounts"}
+    assert layout(path) == (0, {"users", "accounts"})
 
 
 def test_a_newer_layout_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     path = tmp_path / "newer.db"
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA user_version = 2")
+    sql(path, "PRAGMA user_version = 2")
     with pytest.raises(StoreError, match=r"has layout version 2, newer than this ganprint reads \(1\): upgrade"):
         ResultStore(path)
-    with sqlite3.connect(path) as db:
-        assert list(db.execute("SELECT name FROM sqlite_master")) == []
+    assert layout(path) == (2, set())
 
 
 def test_an_unversioned_store_with_the_same_columns_is_migrated_and_keeps_its_cells(tmp_path: Path) -> None:
     path = tmp_path / "v0.db"
-    with sqlite3.connect(path) as db:
-        db.execute(f"CREATE TABLE cells ({CELLS_COLUMNS})")
-        db.execute("CREATE TABLE predictions (key TEXT NOT NULL, row INTEGER NOT NULL, data TEXT NOT NULL, "
-                   "PRIMARY KEY (key, row))")
-        db.execute("INSERT INTO cells VALUES ('k0','r0','knn','none',0,'hand','ok','{\"a\": 1}',NULL,NULL,'{}',5)")
+    sql(path, f"CREATE TABLE cells ({CELLS_COLUMNS})",
+        "CREATE TABLE predictions (key TEXT NOT NULL, row INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (key, row))",
+        "INSERT INTO cells VALUES ('k0','r0','knn','none',0,'hand','ok','{\"a\": 1}',NULL,NULL,'{}',5)")
     with ResultStore(path) as opened:
         assert opened.get("k0") == CellResult("k0", "r0", "knn", "none", False, "hand", "ok", {"a": 1},
                                               None, None, {}, 5.0)
         assert opened.run_ids() == []  # the runs table was added
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+    assert layout(path)[0] == 1
 
 
 def test_an_unversioned_store_with_other_columns_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "v0-other.db"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE cells (key TEXT, value REAL)")
+    sql(path, "CREATE TABLE cells (key TEXT, value REAL)")
     with pytest.raises(StoreError, match=r"its table 'cells' has columns \['key', 'value'\], expected \['key', "):
         ResultStore(path)
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (0,), "the failed migration is rolled back"
-        assert {n for (n,) in db.execute("SELECT name FROM sqlite_master")} == {"cells"}
+    assert layout(path) == (0, {"cells"}), "the failed migration is rolled back"
 
 
 def test_a_current_store_with_a_changed_table_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "v1-changed.db"
     ResultStore(path).close()
-    with sqlite3.connect(path) as db:
-        db.execute("ALTER TABLE predictions ADD COLUMN extra TEXT")
+    sql(path, "ALTER TABLE predictions ADD COLUMN extra TEXT")
     with pytest.raises(StoreError, match=r"its table 'predictions' has columns \['key', 'row', 'data', 'extra'\]"):
         ResultStore(path)
 
@@ -268,8 +271,7 @@ def test_a_current_store_missing_a_newer_table_gets_it(tmp_path: Path) -> None:
     path = tmp_path / "no-sweeps.db"
     with ResultStore(path) as opened:
         opened.put(knn_jpeg())
-    with sqlite3.connect(path) as db:
-        db.execute("DROP TABLE sweeps")
+    sql(path, "DROP TABLE sweeps")
     with ResultStore(path) as opened:
         opened.put_sweep(sweep("s", 1.0))
         assert [s.curve["label"] for s in opened.sweeps("h1", 0)] == ["s"]
@@ -279,13 +281,10 @@ def test_a_current_store_missing_a_newer_table_gets_it(tmp_path: Path) -> None:
 def test_a_current_store_with_a_changed_table_and_a_missing_one_is_refused_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "v1-changed-and-short.db"
     ResultStore(path).close()
-    with sqlite3.connect(path) as db:
-        db.execute("ALTER TABLE cells ADD COLUMN extra TEXT")
-        db.execute("DROP TABLE sweeps")
+    sql(path, "ALTER TABLE cells ADD COLUMN extra TEXT", "DROP TABLE sweeps")
     with pytest.raises(StoreError, match=r"its table 'cells' has columns \[.*'extra'\]"):
         ResultStore(path)
-    with sqlite3.connect(path) as db:
-        tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = layout(path)[1]
     assert "sweeps" not in tables and {"cells", "predictions", "runs", "run_cells"} <= tables
 
 
