@@ -3,6 +3,11 @@
 As pytest-benchmark's tables: the best value of each column is marked (bold in github, \\textbf in
 latex, a trailing ``*`` in plain; csv stays plain numbers), ERR cells are shown in place, and the
 errors and plugin load failures are listed under the tables.
+
+Every metric here is higher-is-better. The best of a column is its highest stored value (compared
+before rounding to the three decimals shown); equal values are all marked; a table of one row
+marks nothing. A failed cell is ``ERR`` in each of its columns; a metric a cell lacks is ``—``
+(empty in csv).
 """
 from __future__ import annotations
 
@@ -36,6 +41,17 @@ def _mark(text: str, fmt: str) -> str:
     return {"github": f"**{text}**", "latex": f"\\textbf{{{text}}}", "plain": f"{text}*"}.get(fmt, text)
 
 
+# LaTeX's special characters: in a table cell ``%`` would comment out the rest of the row
+# (the ``TPR@1%FPR`` header) and ``_`` is allowed in math only (detector names such as tiny_cnn).
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _text(text: str, fmt: str) -> str:
+    """A name or header as ``fmt`` shows it: LaTeX's special characters escaped, else as is."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text) if fmt == "latex" else text
+
+
 @dataclass(frozen=True)
 class Column:
     group: str
@@ -55,6 +71,7 @@ class ProtocolTable:
     failed: dict[tuple[str, int], CellResult] = field(default_factory=dict)
 
     def best(self, column: int) -> float | None:
+        """The column's highest value; None when no row has a value there (all ERR or missing)."""
         return max((v for (d, j), v in self.values.items() if j == column), default=None)
 
     def is_best(self, detector: str, column: int) -> bool:
@@ -91,11 +108,12 @@ def present_protocols(cells: Sequence[CellResult]) -> list[str]:
 
 
 def protocol_table(cells: Sequence[CellResult], protocol: str, fmt: str) -> tuple[list[str], list[list[str]]]:
-    """Header and text rows of one protocol's table (:func:`protocol_values`), best values marked."""
+    """Header and text rows of one protocol's table (:func:`protocol_values`), best values marked;
+    in latex, names and headers have LaTeX's special characters escaped."""
     table = protocol_values(cells, protocol)
     rows = []
     for d in table.detectors:
-        row = [d]
+        row = [_text(d, fmt)]
         for j in range(len(table.columns)):
             if (d, j) in table.failed:
                 row.append("ERR")
@@ -105,7 +123,7 @@ def protocol_table(cells: Sequence[CellResult], protocol: str, fmt: str) -> tupl
             else:
                 row.append("—" if fmt != "csv" else "")
         rows.append(row)
-    return ["detector"] + [c.label for c in table.columns], rows
+    return ["detector"] + [_text(c.label, fmt) for c in table.columns], rows
 
 
 def render(cells: Sequence[CellResult], fmt: str = "github", failures: Sequence[LoadFailure] = (),

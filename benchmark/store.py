@@ -12,8 +12,9 @@ with ``--resume`` a run reuses cells an earlier run finished, so a run lists its
 
 The store records its layout in ``PRAGMA user_version`` (:data:`SCHEMA_VERSION`). Opening a store
 checks it before any work: an older layout is migrated in place (:data:`MIGRATIONS`, one step per
-version), a newer one, a file that is not SQLite, an SQLite file of some other program or a
-directory is a :class:`StoreError` (a usage error: ``bench`` prints one line and exits with 2).
+version), a newer one, a file that is not SQLite, an SQLite file of some other program, a
+directory or a path that cannot be created is a :class:`StoreError` (a usage error: ``bench``
+prints one line and exits with 2); a store refused is left as it was.
 A writer finding the store locked by another process waits (SQLite's busy timeout) and retries
 until it can write, so a computed cell is never dropped because someone else was writing.
 """
@@ -200,10 +201,10 @@ class ResultStore:
         self.path = Path(path)
         if self.path.is_dir():
             raise StoreError(f"results store {self.path} is a folder; give a file name (--store FILE)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
-        except sqlite3.Error as error:
+        except (OSError, sqlite3.Error) as error:
             raise StoreError(f"results store {self.path} cannot be opened: {error}") from error
         try:
             self._open()
@@ -231,6 +232,7 @@ class ResultStore:
                 version = self._conn.execute("PRAGMA user_version").fetchone()[0]
                 for step in range(version, SCHEMA_VERSION):
                     MIGRATIONS[step](self._conn)
+                _check_columns(self._conn)  # a store refused is left as it was: no table added
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         self._conn.execute(statement)

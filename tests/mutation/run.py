@@ -52,9 +52,9 @@ TARGETS: dict[str, Target] = {
     "protocol": Target(("core/protocol.py",), ("tests/test_protocol.py", "tests/test_protocol_hand_counted.py")),
     "dataset": Target(("core/dataset.py",), ("tests/test_protocol.py",)),
     "registry": Target(("core/registry.py",), ("tests/test_registry.py", "tests/test_registry_hand_checked.py")),
-    "runner": Target(("benchmark/runner.py",), ("tests/test_bench_cli.py",)),
-    "store": Target(("benchmark/store.py",), ("tests/test_bench_cli.py",)),
-    "leaderboard": Target(("benchmark/leaderboard.py",), ("tests/test_bench_cli.py",)),
+    "runner": Target(("benchmark/runner.py",), ("tests/test_runner_hand_checked.py",)),
+    "store": Target(("benchmark/store.py",), ("tests/test_store_hand_checked.py",)),
+    "leaderboard": Target(("benchmark/leaderboard.py",), ("tests/test_leaderboard_hand_checked.py",)),
     "folder": Target(("datasets/folder.py",), ("tests/test_folder_dataset.py", "tests/test_folder_layouts.py")),
     # test_stega.py's fast tests only: its tiny-model test trains a model (~25 s a run) and times out
     "stega_match": Target(("plugins/stega/database.py", "plugins/stega/attributor.py"), (
