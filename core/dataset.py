@@ -203,10 +203,18 @@ class ArrayDataset(Dataset):
 def assign_splits(keys: Sequence[str], fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> list[str]:
     """Splits for the keys of one source: ordered by key hash, cut at the fractions.
 
-    Independent of the keys' order. A split whose fraction is 0 gets no key; a source with at
-    least as many keys as there are non-zero fractions gets at least one of each of those splits
-    (the last of them takes what the others leave).
+    The keys are ordered by the SHA-256 hex digest of each key (so the result does not depend on
+    their order) and cut into train, val, test in that order: a split with a non-zero fraction
+    ``f`` takes ``round(f * n)`` keys (Python's ``round``, half to even: 75% of 6 keys is 4), the
+    last such split takes what the others leave. A split whose fraction is 0 gets no key. A
+    source with at least as many keys as there are non-zero fractions gets at least one key in
+    each of those splits (3 keys at 60/20/20 are 1/1/1); with fewer, a split may be empty (2 keys
+    at 60/20/20 are 1 train, 0 val, 1 test). ``fractions`` are three non-negative numbers that
+    sum to 1, else ValueError.
     """
+    if len(fractions) != len(SPLITS) or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-9:
+        raise ValueError(f"split fractions must be {len(SPLITS)} non-negative numbers (train, val, test) "
+                         f"summing to 1; got {tuple(fractions)}")
     order = sorted(range(len(keys)), key=lambda i: hashlib.sha256(keys[i].encode()).hexdigest())
     n = len(keys)
     used = [(split, fraction) for split, fraction in zip(SPLITS, fractions) if fraction > 0]
