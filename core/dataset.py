@@ -134,7 +134,7 @@ class Dataset(ABC):
                 yield Batch(images, tuple(kept))
 
     def load(self, split: str, sources: Sequence[str] | None = None) -> Batch:
-        """All images of ``split`` in memory (used for fitting)."""
+        """All images of ``split`` in memory (used for fitting), read 1024 at a time."""
         parts = list(self.batches(split, batch_size=1024, sources=sources))
         if not parts:
             raise ValueError(f"dataset {self.name!r} has no readable {split} images"

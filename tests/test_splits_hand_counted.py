@@ -204,5 +204,23 @@ def test_content_hash_covers_pixels_labels_splits_bits_and_ids() -> None:
     other.images[3, 1, 1, 2] = 200
     assert other.content_hash() != base
     assert four().image_size == 2 and four().name == "four"
-    with pytest.raises(DatasetError, match=r"dataset 'four' has a fixed image size \(2 px\)"):
+    with pytest.raises(DatasetError) as raised:
         four().with_image_size(4)
+    assert str(raised.value) == ("dataset 'four' has a fixed image size (2 px); an image size or fit applies "
+                                 "to datasets read from files (folder:, manifest:)")
+
+
+def test_load_reads_1024_images_at_a_time() -> None:
+    """1030 test images: load reads them as 1024 + 6 (batches() reads 256 at a time by default)."""
+    class Counting(ArrayDataset):
+        sizes: list[int] = []
+
+        def read(self, records):
+            Counting.sizes.append(len(records))
+            return super().read(records)
+
+    n = 1030
+    dataset = Counting("many", np.zeros((n, 1, 1, 3), np.uint8), ["gan"] * n, ["test"] * n)
+    assert len(dataset.load("test")) == n and Counting.sizes == [1024, 6]
+    Counting.sizes = []
+    assert sum(len(b) for b in dataset.batches("test")) == n and Counting.sizes == [256, 256, 256, 256, 6]
