@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -150,7 +151,11 @@ class Dataset(ABC):
 
 
 class ArrayDataset(Dataset):
-    """A dataset held in memory: images, labels and splits as arrays (zoo presets, tests)."""
+    """A dataset held in memory: images, labels and splits as arrays (zoo presets, tests).
+
+    Records are read by id, so ``ids`` (default ``label/split/row``) must be unique: ValueError
+    otherwise, as for arrays of different lengths.
+    """
 
     def __init__(
         self,
@@ -167,8 +172,9 @@ class ArrayDataset(Dataset):
         if images.shape[1] != images.shape[2]:
             raise ValueError(f"images must be square; got {images.shape[1]}x{images.shape[2]}")
         n = len(images)
-        if len(labels) != n or len(splits) != n or (bits is not None and len(bits) != n):
-            raise ValueError("images, labels, splits (and bits) must have the same length")
+        if (len(labels) != n or len(splits) != n or (bits is not None and len(bits) != n)
+                or (ids is not None and len(ids) != n)):
+            raise ValueError("images, labels, splits (and bits, ids) must have the same length")
         bad = set(splits) - set(SPLITS)
         if bad:
             raise ValueError(f"unknown splits {sorted(bad)}; use {SPLITS}")
@@ -176,6 +182,9 @@ class ArrayDataset(Dataset):
         self.image_size = int(images.shape[1])
         self.images = images
         ids = list(ids) if ids is not None else [f"{labels[i]}/{splits[i]}/{i:06d}" for i in range(n)]
+        repeated = sorted({i for i, count in Counter(ids).items() if count > 1})
+        if repeated:
+            raise ValueError(f"ids must be unique; given more than once: {', '.join(repeated)}")
         self._records = [
             ImageRecord(ids[i], str(labels[i]), str(splits[i]),
                         None if bits is None or bits[i] is None else tuple(int(b) for b in bits[i]))

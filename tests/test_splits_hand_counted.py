@@ -176,6 +176,14 @@ def test_ids_labels_and_skips() -> None:
     assert [(s.id, s.reason) for s in dataset.skipped] == [("x", "first reason"), ("y", "other")]
 
 
+def test_repeated_ids_are_refused() -> None:
+    """Images are read by id: with rows 0 and 1 both "x", reading row 0 gave row 1's image."""
+    with pytest.raises(ValueError, match="^ids must be unique; given more than once: w, x$"):
+        four(ids=["x", "x", "w", "w"])
+    with pytest.raises(ValueError, match="same length"):
+        four(ids=["x", "y", "z"])
+
+
 @pytest.mark.parametrize("images, labels, splits, message", [
     (np.zeros((2, 2, 2), np.uint8), ["a", "b"], ["train", "test"], "must be uint8"),
     (np.zeros((2, 2, 2, 4), np.uint8), ["a", "b"], ["train", "test"], "must be uint8"),
