@@ -142,6 +142,7 @@ def test_wang2020_labels_with_and_without_categories(tmp_path: Path) -> None:
         "progan/horse/notes/y.png",                               # a category with neither
         "progan/stray.png",                                       # an image beside the categories
         "biggan/0_real/r3.png", "biggan/1_fake/f3.png", "biggan/extra/z.png",
+        "biggan/stray.png",                                       # an image beside 0_real/ and 1_fake/
         "readme/a.png",                                           # a top folder fitting nothing
         "docs/sub/b.png",                                         # ... nor do its sub-folders
         "top.png"])
@@ -156,6 +157,7 @@ def test_wang2020_labels_with_and_without_categories(tmp_path: Path) -> None:
         "progan/dog/other/": "not part of the wang2020 layout",
         "progan/horse/": "holds no 0_real/ or 1_fake/ folder (wang2020 layout)",
         "progan/stray.png": "outside the layout (wang2020 layout)",
+        "biggan/stray.png": "outside the layout (wang2020 layout)",
         "readme/": "holds no 0_real/ or 1_fake/ folders (wang2020 layout)",
         "docs/": "holds no 0_real/ or 1_fake/ folders (wang2020 layout)",
         "top.png": "outside the layout (not in a generator folder)"}
@@ -169,6 +171,7 @@ def test_genimage_labels_val_is_test_and_train_is_75_25(tmp_path: Path) -> None:
         *(f"sd/train/nature/{i}.png" for i in range(4)), "sd/train/ai/0.png", "sd/train/ai/1.png",
         "sd/val/nature/0.png", "sd/val/ai/0.png", "sd/val/ai/1.png",
         "sd/train/other/x.png",                       # not nature/ or ai/
+        "sd/train/stray.png",                         # an image beside nature/ and ai/
         "sd/extra/y.png",                             # not train/ or val/
         "adm/inner/train/ai/0.png", "adm/inner/val/nature/0.png",
         "adm/notes/z.png", "adm/stray.png",           # beside the inner folder
@@ -190,14 +193,23 @@ def test_genimage_labels_val_is_test_and_train_is_75_25(tmp_path: Path) -> None:
         "adm/stray.png": "outside the layout (genimage layout)",
         "sd/extra/": "not part of the genimage layout",
         "sd/train/other/": "not part of the genimage layout",
+        "sd/train/stray.png": "outside the layout (genimage layout)",
         "top.png": "outside the layout (not in a generator folder)",
         "dalle/": "holds no {train,val}/{nature,ai}/ folders (genimage layout)"}
 
 
 def test_genimage_and_wang2020_side_by_side_are_refused(tmp_path: Path) -> None:
-    root = tree(tmp_path / "m", ["sd/train/nature/0.png", "sd/train/ai/0.png",
-                                 "progan/0_real/0.png", "progan/1_fake/0.png"])
-    with pytest.raises(DatasetError, match=r"mixes the genimage layout \(sd\) and the wang2020 layout \(progan\)"):
+    root = tree(tmp_path / "m", ["sd/train/nature/0.png", "sd/train/ai/0.png", "adm/val/ai/0.png",
+                                 "progan/0_real/0.png", "progan/1_fake/0.png", "biggan/1_fake/0.png"])
+    with pytest.raises(DatasetError, match=r"mixes the genimage layout \(adm, sd\) and the wang2020 layout "
+                                           r"\(biggan, progan\)"):
+        FolderDataset(root)
+
+
+def test_a_tree_that_fits_no_layout_names_its_folders(tmp_path: Path) -> None:
+    root = tree(tmp_path / "d", ["gan/x/0.png", "other/0.png", "test/0.png"])
+    with pytest.raises(DatasetError, match=rf"^folder dataset: {root} fits none of the known layouts "
+                                           r"\(no 'real' folder; found gan, other, test\);\nexpected one of"):
         FolderDataset(root)
 
 
@@ -224,6 +236,8 @@ def test_one_generated_source_without_real_is_refused_when_real_is_optional(tmp_
         ImageFileDataset("files", entries, require_real=False)
     two = entries + [FileEntry("h/0.png", img(tmp_path / "h/0.png"), "gan2")]
     assert ImageFileDataset("files", two, require_real=False).sources == ["gan", "gan2"]
+    with pytest.raises(DatasetError, match="^files: no readable 'real' images$"):   # real is required by default
+        ImageFileDataset("files", two)
 
 
 def test_skipped_note_shows_five_then_counts_the_rest(tmp_path: Path) -> None:
@@ -254,6 +268,7 @@ def test_default_size_is_the_most_common_shorter_side_ties_to_the_smaller(tmp_pa
     other = dataset.with_image_size(6)
     assert other.image_size == 6 and other.name == f"folder:{root}:size=6"
     assert other.content_hash() != first and dataset.content_hash() == first   # the size is hashed
+    assert other.content_hash() == FolderDataset(root, image_size=6).content_hash()
     assert dataset.with_image_size(fit="crop").name == f"folder:{root}:size=12:fit=crop"
     other.skip(other.records()[0], "read at 6 px only")
     assert dataset.skipped == [] and len(other.skipped) == 1
@@ -277,6 +292,7 @@ def test_read_decodes_each_record_with_threads_and_skips_broken_files(tmp_path: 
         assert [r.id for r in kept] == ["gan/0.png", "gan/2.png", "real/0.png", "real/1.png", "real/2.png"]
         assert images[:, 0, 0, 0].tolist() == [100, 120, 0, 10, 20]
     assert [s.id for s in dataset.skipped] == ["gan/1.png"]
+    assert dataset.skipped[0].reason.startswith("UnidentifiedImageError: cannot identify image file")
 
 
 def test_content_hash_changes_with_a_label_a_split_bits_or_a_byte(tmp_path: Path) -> None:
@@ -340,11 +356,13 @@ DENIED = "folder cannot be listed: PermissionError: Permission denied"
 
 
 def test_sources_layout_lists_unlistable_folders_as_one_line(tmp_path: Path, locked: set[Path]) -> None:
-    root = tree(tmp_path / "d", ["real/0.png", "real/locked/1.png", "real/locked/2.png", "gan/0.png",
-                                 "gan2/0.png"])
+    # real/a/ is listed after real/locked/ (folders below a source are walked last one first):
+    # the walk goes on after a folder it cannot list
+    root = tree(tmp_path / "d", ["real/0.png", "real/a/3.png", "real/locked/1.png", "real/locked/2.png",
+                                 "gan/0.png", "gan2/0.png"])
     locked |= {root / "real" / "locked", root / "gan2"}
     dataset = FolderDataset(root)
-    assert labels(dataset) == {"real/0.png": "real", "gan/0.png": "gan"}
+    assert labels(dataset) == {"real/0.png": "real", "real/a/3.png": "real", "gan/0.png": "gan"}
     assert skipped(dataset) == {"real/locked/": DENIED, "gan2/": DENIED}
 
 
@@ -494,8 +512,9 @@ def test_reading_uses_the_asked_number_of_threads_and_none_for_one(tmp_path: Pat
     pools.clear()
     threaded.read(records)
     threaded.read(records[:1])
+    threaded.read(records[:2])
     threaded.read(records, workers=1)
-    assert pools == [2]
+    assert pools == [2, 2]
 
 
 def test_indexing_threads_and_progress_bar(tmp_path: Path, pools: list, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -641,3 +660,26 @@ def test_an_entry_whose_type_cannot_be_read_is_listed_with_the_error(tmp_path: P
     assert labels(dataset) == {"real/0.png": "real", "gan/0.png": "gan"}
     assert skipped(dataset) == {"zz.png": "OSError: [Errno 5] Input/output error",
                                 "real/zz.png": "OSError: [Errno 5] Input/output error"}
+
+
+def test_reading_uses_the_indexed_headers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Indexing reads each file's header once; reading the images does not read them again."""
+    from ganprint.datasets import decode
+    root = tree(tmp_path / "d", ["real/0.png", "gan/0.png"])
+    dataset = FolderDataset(root)
+    calls: list[Path] = []
+    read_header = decode.read_header
+    monkeypatch.setattr(decode, "read_header", lambda path: calls.append(path) or read_header(path))
+    images, kept = dataset.read(list(dataset.records()))
+    assert len(kept) == 2 and calls == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_files_below_sorts_files_by_path_and_skipped_entries_by_id(tmp_path: Path) -> None:
+    from ganprint.datasets.tree import files_below
+    root = tree(tmp_path / "d", ["b/1.png", "a/2.png", "a/b/3.png", "0.png"])
+    os.mkfifo(root / "b" / "pipe")
+    os.mkfifo(root / "a" / "pipe")      # found after b/pipe: the walk takes the last folder first
+    files, passed_over = files_below(root, root)
+    assert [f.relative_to(root).as_posix() for f in files] == ["0.png", "a/2.png", "a/b/3.png", "b/1.png"]
+    assert [s.id for s in passed_over] == ["a/pipe", "b/pipe"]
