@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -134,7 +135,7 @@ class Dataset(ABC):
                 yield Batch(images, tuple(kept))
 
     def load(self, split: str, sources: Sequence[str] | None = None) -> Batch:
-        """All images of ``split`` in memory (used for fitting)."""
+        """All images of ``split`` in memory (used for fitting), read 1024 at a time."""
         parts = list(self.batches(split, batch_size=1024, sources=sources))
         if not parts:
             raise ValueError(f"dataset {self.name!r} has no readable {split} images"
@@ -150,7 +151,11 @@ class Dataset(ABC):
 
 
 class ArrayDataset(Dataset):
-    """A dataset held in memory: images, labels and splits as arrays (zoo presets, tests)."""
+    """A dataset held in memory: images, labels and splits as arrays (zoo presets, tests).
+
+    Records are read by id, so ``ids`` (default ``label/split/row``) must be unique: ValueError
+    otherwise, as for arrays of different lengths.
+    """
 
     def __init__(
         self,
@@ -167,8 +172,9 @@ class ArrayDataset(Dataset):
         if images.shape[1] != images.shape[2]:
             raise ValueError(f"images must be square; got {images.shape[1]}x{images.shape[2]}")
         n = len(images)
-        if len(labels) != n or len(splits) != n or (bits is not None and len(bits) != n):
-            raise ValueError("images, labels, splits (and bits) must have the same length")
+        if (len(labels) != n or len(splits) != n or (bits is not None and len(bits) != n)
+                or (ids is not None and len(ids) != n)):
+            raise ValueError("images, labels, splits (and bits, ids) must have the same length")
         bad = set(splits) - set(SPLITS)
         if bad:
             raise ValueError(f"unknown splits {sorted(bad)}; use {SPLITS}")
@@ -176,6 +182,9 @@ class ArrayDataset(Dataset):
         self.image_size = int(images.shape[1])
         self.images = images
         ids = list(ids) if ids is not None else [f"{labels[i]}/{splits[i]}/{i:06d}" for i in range(n)]
+        repeated = sorted({i for i, count in Counter(ids).items() if count > 1})
+        if repeated:
+            raise ValueError(f"ids must be unique; given more than once: {', '.join(repeated)}")
         self._records = [
             ImageRecord(ids[i], str(labels[i]), str(splits[i]),
                         None if bits is None or bits[i] is None else tuple(int(b) for b in bits[i]))
@@ -203,10 +212,18 @@ class ArrayDataset(Dataset):
 def assign_splits(keys: Sequence[str], fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> list[str]:
     """Splits for the keys of one source: ordered by key hash, cut at the fractions.
 
-    Independent of the keys' order. A split whose fraction is 0 gets no key; a source with at
-    least as many keys as there are non-zero fractions gets at least one of each of those splits
-    (the last of them takes what the others leave).
+    The keys are ordered by the SHA-256 hex digest of each key (so the result does not depend on
+    their order) and cut into train, val, test in that order: a split with a non-zero fraction
+    ``f`` takes ``round(f * n)`` keys (Python's ``round``, half to even: 75% of 6 keys is 4), the
+    last such split takes what the others leave. A split whose fraction is 0 gets no key. A
+    source with at least as many keys as there are non-zero fractions gets at least one key in
+    each of those splits (3 keys at 60/20/20 are 1/1/1); with fewer, a split may be empty (2 keys
+    at 60/20/20 are 1 train, 0 val, 1 test). ``fractions`` are three non-negative numbers that
+    sum to 1, else ValueError.
     """
+    if len(fractions) != len(SPLITS) or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-9:
+        raise ValueError(f"split fractions must be {len(SPLITS)} non-negative numbers (train, val, test) "
+                         f"summing to 1; got {tuple(fractions)}")
     order = sorted(range(len(keys)), key=lambda i: hashlib.sha256(keys[i].encode()).hexdigest())
     n = len(keys)
     used = [(split, fraction) for split, fraction in zip(SPLITS, fractions) if fraction > 0]

@@ -11,8 +11,9 @@
 - Reading: :meth:`ImageFileDataset.read` decodes any list of records, with ``workers`` threads
   (the codecs release the GIL), so a ``torch.utils.data.Dataset`` can serve batches of records
   from it; the object holds paths and headers only, so it pickles into DataLoader workers.
-- Content hash: SHA-256 of the size policy's line, then of each record's id, source, split (and
-  fingerprint bits, when it records some) and its file's bytes, in record order.
+- Content hash: SHA-256 of the size policy's line, then, in record order, of each record's
+  ``id\0source\0split\0``, its fingerprint bits as ``0``/``1`` digits and ``\0`` (when it records
+  some), and its file's bytes; the first 16 hex digits.
 - Sources: a dataset needs images of at least one generated source besides ``real``, and, where
   its layout has a real class, real images; anything else is a DatasetError that names what was
   skipped, never a leaderboard of one class.

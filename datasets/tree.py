@@ -60,7 +60,8 @@ def _not_a_file(path: Path, root: Path) -> SkippedImage:
 
 
 def files_below(folder: Path, root: Path) -> tuple[list[Path], list[SkippedImage]]:
-    """Every visible file below ``folder`` (any depth), sorted by path, and what was skipped."""
+    """Every visible file below ``folder`` (any depth), sorted by path, and what was skipped,
+    sorted by id."""
     files: list[Path] = []
     skipped: list[SkippedImage] = []
     pending = [folder]

@@ -50,12 +50,18 @@ class Target:
 TARGETS: dict[str, Target] = {
     "metrics": Target(("core/metrics.py",), ("tests/test_metrics.py", "tests/test_metrics_hand_counted.py")),
     "protocol": Target(("core/protocol.py",), ("tests/test_protocol.py", "tests/test_protocol_hand_counted.py")),
-    "dataset": Target(("core/dataset.py",), ("tests/test_protocol.py",)),
+    "dataset": Target(("core/dataset.py",), ("tests/test_splits_hand_counted.py", "tests/test_protocol.py",
+                                             "tests/test_folder_dataset.py", "tests/test_folder_layouts.py")),
     "registry": Target(("core/registry.py",), ("tests/test_registry.py", "tests/test_registry_hand_checked.py")),
     "runner": Target(("benchmark/runner.py",), ("tests/test_runner_hand_checked.py",)),
     "store": Target(("benchmark/store.py",), ("tests/test_store_hand_checked.py",)),
     "leaderboard": Target(("benchmark/leaderboard.py",), ("tests/test_leaderboard_hand_checked.py",)),
-    "folder": Target(("datasets/folder.py",), ("tests/test_folder_dataset.py", "tests/test_folder_layouts.py")),
+    # folder: the thin class and the modules that decide each file's label and split (layouts),
+    # list the tree (tree), index its headers (indexing) and hash the splits (image_files)
+    "folder": Target(("datasets/folder.py", "datasets/layouts.py", "datasets/image_files.py", "datasets/tree.py",
+                      "datasets/indexing.py"),
+                     ("tests/test_folder_labels_hand_counted.py", "tests/test_folder_dataset.py",
+                      "tests/test_folder_layouts.py")),
     # test_stega.py's fast tests only: its tiny-model test trains a model (~25 s a run) and times out
     "stega_match": Target(("plugins/stega/database.py", "plugins/stega/attributor.py"), (
         "tests/test_stega.py::test_database_keeps_fingerprints_apart_and_matches_the_nearest",
