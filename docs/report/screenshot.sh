@@ -7,6 +7,8 @@
 # Runs `bench run` on zoo:default (clean and JPEG-attacked test images, with immunization) into a
 # fresh results store, writes its report, and has headless Chromium photograph the top of the
 # page. Needs the `bench` of this checkout on PATH (pip install -e .) and Debian's `chromium`.
+# middle.png and bottom.png beside it are the middle and the bottom of the same page (the all-plugins
+# zoo:default report of 2026-12-07), kept to check what a reader meets below the top.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
