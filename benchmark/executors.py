@@ -124,7 +124,9 @@ def execute(fn: Callable[..., Any], context: RunContext, args: Sequence[Any], kw
 
 class TaskGraph:
     """Dependency bookkeeping shared by the executors: which tasks are ready, which are skipped
-    because a dependency failed, and the results still needed by a task not yet run."""
+    because a dependency failed, which are skipped because every task that needed them was (the
+    open-world fit of a detector whose closed-world fit failed), and the results still needed by a
+    task not yet run."""
 
     def __init__(self, tasks: Sequence[Task]) -> None:
         self.tasks = {t.id: t for t in tasks}
@@ -173,6 +175,13 @@ class TaskGraph:
             else:
                 skipped = Outcome(error=outcome.error, traceback=outcome.traceback, cause=task.id)
                 finished += self.complete(self.tasks[dependent], skipped)
+        if not outcome.ok:  # a dependency not started that no task needs any longer is not run
+            for dep in task.dependencies:
+                if (dep in self.waiting and dep not in self.started
+                        and all(d not in self.waiting for d in self.dependents[dep])):
+                    unneeded = Outcome(error=outcome.error, traceback=outcome.traceback,
+                                       cause=outcome.cause or task.id)
+                    finished += self.complete(self.tasks[dep], unneeded)
         for dep in task.dependencies:  # a result no task still needs is let go
             if dep in self.outcomes and all(d not in self.waiting for d in self.dependents[dep]):
                 self.outcomes[dep] = replace(self.outcomes[dep], value=None)

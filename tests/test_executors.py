@@ -58,6 +58,37 @@ def test_task_graph_runs_dependencies_first_and_skips_what_a_failure_blocks() ->
     assert outcomes["after-both"].cause == "after-bad"
 
 
+def test_a_task_whose_every_dependent_was_skipped_is_not_run() -> None:
+    """A closed-world fit fails: the calibration needing it is skipped, and so is the open-world
+    fit that only that calibration needed; a task another live task needs still runs."""
+    called: list[str] = []
+
+    def fit(dataset, name):
+        called.append(name)
+        return name
+
+    tasks = [Task("closed", fail, ("diverged",)), Task("open", fit, ("open",)), Task("other", fit, ("other",)),
+             Task("calibrate", add, (Ref("closed"), Ref("open"))), Task("use-other", add, (Ref("other"), "!"))]
+    outcomes = {task.id: outcome for task, outcome in LocalExecutor().run(tasks, RunContext("-", dataset=[]))}
+    assert called == ["other"]
+    assert outcomes["open"].cause == "closed" and outcomes["open"].error == "RuntimeError: diverged"
+    assert outcomes["calibrate"].cause == "closed"
+    assert outcomes["use-other"].value == "other!"
+    assert set(outcomes) == {t.id for t in tasks}
+
+
+def test_a_started_task_is_not_skipped_when_its_dependents_are() -> None:
+    graph = TaskGraph([Task("closed", fail, ("x",)), Task("open", add, (1, 2)),
+                       Task("calibrate", add, (Ref("closed"), Ref("open")))])
+    graph.start(graph.tasks["closed"])
+    graph.start(graph.tasks["open"])  # in flight in another worker
+    finished = graph.complete(graph.tasks["closed"], Outcome(error="RuntimeError: x"))
+    assert [t.id for t, _ in finished] == ["closed", "calibrate"]
+    assert not graph.done
+    assert [t.id for t, _ in graph.complete(graph.tasks["open"], Outcome(value=3))] == ["open"]
+    assert graph.done
+
+
 def test_task_graph_lets_go_of_results_no_task_needs() -> None:
     graph = TaskGraph([Task("a", add, (1, 2)), Task("b", add, (Ref("a"), 1))])
     graph.complete(graph.tasks["a"], Outcome(value=3))
