@@ -89,3 +89,19 @@ def test_the_independence_penalty_changes_training_and_lowers_the_share():
             shares[weight] = float(independent_share(encoder(x, bits) - x))
         assert ("independence" in history.losses[0]) == (weight > 0) and "forgery" not in history.losses[0]
     assert shares[50.0] < shares[0.0]
+
+
+def test_the_robust_candidate_is_the_default_recipe_plus_the_three_levers() -> None:
+    """``robust64`` differs from ``default`` only by the blur, crop and JPEG between encoder and
+    decoder (stage 1 and fine-tune alike), and in training its GANs in float32."""
+    from dataclasses import replace
+
+    from ganprint.plugins.stega.presets import NOISY64, NOISY64_PLAIN, PRESETS, ROBUST64, ROBUST64_PLAIN
+
+    levers_off = dict(blur_sigma=0.0, crop_min=0.0, jpeg_min_quality=0)
+    assert (ROBUST64_PLAIN.blur_sigma, ROBUST64_PLAIN.crop_min, ROBUST64_PLAIN.jpeg_min_quality) == (2.0, 0.67, 50)
+    assert replace(ROBUST64_PLAIN, **levers_off) == NOISY64_PLAIN
+    assert replace(ROBUST64, base=NOISY64.base, **levers_off) == NOISY64
+    robust, default = PRESETS["robust64"], PRESETS["default"]
+    assert robust.stega_base == ROBUST64_PLAIN and robust.stega == ROBUST64
+    assert replace(robust, name="default", stega=NOISY64, stega_base=NOISY64_PLAIN, precision="bf16") == default
