@@ -44,6 +44,7 @@ WINDOWS = (3, 5, 7, 9)
 PAD = max(WINDOWS) // 2
 BLOCK = 1 << 16  # coefficients per block of the local-energy filter (about 0.3 MB per float32 array)
 COLUMN_BLOCK = 32  # samples per block of the column pass as matrix products (analysis_columns)
+REACH = FILTER_LENGTH // 2 - 1  # samples a block's coefficients read from each neighbouring block
 
 
 def wavelet_levels(height: int, width: int, levels: int) -> int:
@@ -117,19 +118,19 @@ def column_matrices(dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray, n
 
     Coefficient i of a band is Σ_j h[j] x[(2i + 4 − j) mod N] (PyWavelets' periodization
     alignment, j = 0…7), so the B / 2 low and B / 2 high coefficients of a block of B samples are
-    ``inner`` (B × B) times the block, plus ``before`` (rows ``before_rows``) times the last 3
-    samples of the previous block and ``after`` (rows ``after_rows``) times the first 3 samples of
-    the next one. Returns (inner, before_rows, before, after_rows, after).
+    ``inner`` (B × B) times the block, plus ``before`` (rows ``before_rows``) times the last
+    :data:`REACH` samples of the previous block and ``after`` (rows ``after_rows``) times the first
+    :data:`REACH` samples of the next one. Returns (inner, before_rows, before, after_rows, after).
     """
     wavelet, size = pywt.Wavelet(WAVELET), COLUMN_BLOCK
-    inner, before, after = np.zeros((size, size)), np.zeros((size, 3)), np.zeros((size, 3))
+    inner, before, after = np.zeros((size, size)), np.zeros((size, REACH)), np.zeros((size, REACH))
     for band, taps in enumerate((wavelet.dec_lo, wavelet.dec_hi)):
         for i in range(size // 2):
             for j, tap in enumerate(taps):
                 sample = 2 * i + FILTER_LENGTH // 2 - j
                 row = band * size // 2 + i
                 if sample < 0:
-                    before[row, sample + 3] += tap
+                    before[row, sample + REACH] += tap
                 elif sample >= size:
                     after[row, sample - size] += tap
                 else:
@@ -147,8 +148,8 @@ def analysis_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inner, before_rows, before, after_rows, after = column_matrices(x.dtype.type)
     blocks = x.reshape(*lead, height // COLUMN_BLOCK, COLUMN_BLOCK, width)
     out = np.matmul(inner, blocks)
-    out[..., before_rows, :] += np.matmul(before, np.roll(blocks[..., -3:, :], 1, axis=-3))
-    out[..., after_rows, :] += np.matmul(after, np.roll(blocks[..., :3, :], -1, axis=-3))
+    out[..., before_rows, :] += np.matmul(before, np.roll(blocks[..., -REACH:, :], 1, axis=-3))
+    out[..., after_rows, :] += np.matmul(after, np.roll(blocks[..., :REACH, :], -1, axis=-3))
     half = COLUMN_BLOCK // 2
     return (out[..., :half, :].reshape(*lead, height // 2, width),
             out[..., half:, :].reshape(*lead, height // 2, width))
@@ -165,8 +166,8 @@ def synthesis_columns(low: np.ndarray | None, high: np.ndarray) -> np.ndarray:
         bands[..., :half, :] = low.reshape(*lead, count, half, width)
     bands[..., half:, :] = high.reshape(*lead, count, half, width)
     out = np.matmul(inner.T, bands)
-    out[..., -3:, :] += np.roll(np.matmul(before.T, bands[..., before_rows, :]), -1, axis=-3)
-    out[..., :3, :] += np.roll(np.matmul(after.T, bands[..., after_rows, :]), 1, axis=-3)
+    out[..., -REACH:, :] += np.roll(np.matmul(before.T, bands[..., before_rows, :]), -1, axis=-3)
+    out[..., :REACH, :] += np.roll(np.matmul(after.T, bands[..., after_rows, :]), 1, axis=-3)
     return out.reshape(*lead, 2 * half_height, width)
 
 
@@ -191,8 +192,10 @@ def forward_level(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarr
     return approximation, (low_high, high_low, high_high), True
 
 
-def inverse_level(approximation: np.ndarray | None, details: tuple[np.ndarray, ...], transposed_bands: bool) -> np.ndarray:
-    """The inverse of :func:`forward_level`; ``approximation=None`` stands for a zero band."""
+def inverse_level(approximation: np.ndarray | None, details: tuple[np.ndarray, ...],
+                  transposed_bands: bool) -> np.ndarray:
+    """The inverse of :func:`forward_level`, whose ``transposed`` flag is ``transposed_bands``;
+    ``approximation=None`` stands for a zero band."""
     low_high, high_low, high_high = details
     if transposed_bands:
         low = transposed(pywt.idwt(approximation, low_high, WAVELET, mode=MODE, axis=-1))
