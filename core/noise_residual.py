@@ -18,8 +18,10 @@ Two implementations compute the same images for a whole batch at once, float32:
   images. Three rearrangements make it faster without changing the result: the four windows' local
   means share their partial sums (:func:`min_local_energy`); a channel mix is taken on the filtered
   wavelet coefficients, so one inverse transform replaces C (the inverse transform is linear); and
-  each level of the separable 2-D transform runs as two 1-D PyWavelets passes along the contiguous
-  last axis with a transpose between them (:func:`forward_level`);
+  each level of the separable 2-D transform runs as a 1-D PyWavelets pass along the contiguous last
+  axis, then a column pass as batched matrix products on blocks of :data:`COLUMN_BLOCK` rows
+  (:func:`analysis_columns`) or, for other heights, a transpose and a second PyWavelets pass
+  (:func:`forward_level`);
 - on a GPU (or any torch device asked for), :mod:`ganprint.noise_residual_torch`: the transform as
   convolutions with the ``db4`` filters.
 
@@ -27,6 +29,7 @@ This module imports torch only to use a device, or to check for a GPU when a dri
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from typing import Any, Sequence
@@ -40,6 +43,8 @@ FILTER_LENGTH = 8  # of db4
 WINDOWS = (3, 5, 7, 9)
 PAD = max(WINDOWS) // 2
 BLOCK = 1 << 16  # coefficients per block of the local-energy filter (about 0.3 MB per float32 array)
+COLUMN_BLOCK = 32  # samples per block of the column pass as matrix products (analysis_columns)
+REACH = FILTER_LENGTH // 2 - 1  # samples a block's coefficients read from each neighbouring block
 
 
 def wavelet_levels(height: int, width: int, levels: int) -> int:
@@ -107,26 +112,96 @@ def transposed(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.swapaxes(x, -1, -2))
 
 
-def forward_level(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """One level of the 2-D DWT of ``x`` (..., H, W): (approximation, three detail bands).
+@functools.lru_cache(maxsize=None)
+def column_matrices(dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The periodized ``db4`` analysis of :data:`COLUMN_BLOCK` consecutive samples as matrices.
 
-    The separable transform is a 1-D ``pywt.dwt`` along the last axis, a transpose, and a second
-    1-D ``pywt.dwt`` along the (new) last axis, so both passes read contiguous memory. The bands
-    are therefore those of ``pywt.dwt2`` transposed, (..., W', H'); the next level transposes back.
-    The Wiener filter's square windows commute with the transpose, and :func:`inverse_level`
-    undoes it, so the residual is the one of ``pywt.wavedec2``/``waverec2``.
+    Coefficient i of a band is Σ_j h[j] x[(2i + 4 − j) mod N] (PyWavelets' periodization
+    alignment, j = 0…7), so the B / 2 low and B / 2 high coefficients of a block of B samples are
+    ``inner`` (B × B) times the block, plus ``before`` (rows ``before_rows``) times the last
+    :data:`REACH` samples of the previous block and ``after`` (rows ``after_rows``) times the first
+    :data:`REACH` samples of the next one. Returns (inner, before_rows, before, after_rows, after).
     """
-    low, high = (transposed(band) for band in pywt.dwt(x, WAVELET, mode=MODE, axis=-1))
-    approximation, low_high = pywt.dwt(low, WAVELET, mode=MODE, axis=-1)
-    high_low, high_high = pywt.dwt(high, WAVELET, mode=MODE, axis=-1)
-    return approximation, (low_high, high_low, high_high)
+    wavelet, size = pywt.Wavelet(WAVELET), COLUMN_BLOCK
+    inner, before, after = np.zeros((size, size)), np.zeros((size, REACH)), np.zeros((size, REACH))
+    for band, taps in enumerate((wavelet.dec_lo, wavelet.dec_hi)):
+        for i in range(size // 2):
+            for j, tap in enumerate(taps):
+                sample = 2 * i + FILTER_LENGTH // 2 - j
+                row = band * size // 2 + i
+                if sample < 0:
+                    before[row, sample + REACH] += tap
+                elif sample >= size:
+                    after[row, sample - size] += tap
+                else:
+                    inner[row, sample] += tap
+    before_rows, after_rows = np.flatnonzero(before.any(axis=1)), np.flatnonzero(after.any(axis=1))
+    return (inner.astype(dtype), before_rows, before[before_rows].astype(dtype), after_rows,
+            after[after_rows].astype(dtype))
 
 
-def inverse_level(approximation: np.ndarray | None, details: tuple[np.ndarray, ...]) -> np.ndarray:
-    """The inverse of :func:`forward_level`; ``approximation=None`` stands for a zero band."""
+def analysis_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The periodized 1-D ``db4`` DWT of ``x`` (..., H, W) along axis -2, H a multiple of
+    :data:`COLUMN_BLOCK`: (low, high), each (..., H / 2, W), by the block matrices of
+    :func:`column_matrices` (batched matrix products, no transpose)."""
+    *lead, height, width = x.shape
+    inner, before_rows, before, after_rows, after = column_matrices(x.dtype.type)
+    blocks = x.reshape(*lead, height // COLUMN_BLOCK, COLUMN_BLOCK, width)
+    out = np.matmul(inner, blocks)
+    out[..., before_rows, :] += np.matmul(before, np.roll(blocks[..., -REACH:, :], 1, axis=-3))
+    out[..., after_rows, :] += np.matmul(after, np.roll(blocks[..., :REACH, :], -1, axis=-3))
+    half = COLUMN_BLOCK // 2
+    return (out[..., :half, :].reshape(*lead, height // 2, width),
+            out[..., half:, :].reshape(*lead, height // 2, width))
+
+
+def synthesis_columns(low: np.ndarray | None, high: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`analysis_columns` (its adjoint: the transform is orthogonal);
+    ``low=None`` stands for a zero band."""
+    *lead, half_height, width = high.shape
+    inner, before_rows, before, after_rows, after = column_matrices(high.dtype.type)
+    count, half = 2 * half_height // COLUMN_BLOCK, COLUMN_BLOCK // 2
+    bands = np.zeros((*lead, count, COLUMN_BLOCK, width), dtype=high.dtype)
+    if low is not None:
+        bands[..., :half, :] = low.reshape(*lead, count, half, width)
+    bands[..., half:, :] = high.reshape(*lead, count, half, width)
+    out = np.matmul(inner.T, bands)
+    out[..., -REACH:, :] += np.roll(np.matmul(before.T, bands[..., before_rows, :]), -1, axis=-3)
+    out[..., :REACH, :] += np.roll(np.matmul(after.T, bands[..., after_rows, :]), 1, axis=-3)
+    return out.reshape(*lead, 2 * half_height, width)
+
+
+def forward_level(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], bool]:
+    """One level of the 2-D DWT of ``x`` (..., H, W): (approximation, three detail bands, transposed).
+
+    The separable transform is a 1-D ``pywt.dwt`` along the last axis, then the same along the
+    columns: by :func:`analysis_columns` when H is a multiple of :data:`COLUMN_BLOCK` (the bands are
+    then those of ``pywt.dwt2``, ``transposed`` False), otherwise by a transpose and a second 1-D
+    ``pywt.dwt`` along the (new) last axis, so that both passes read contiguous memory (the bands
+    are those of ``pywt.dwt2`` transposed, (..., W', H'), ``transposed`` True; the next level
+    transposes back). The Wiener filter's square windows commute with the transpose, and
+    :func:`inverse_level` undoes it, so the residual is the one of ``pywt.wavedec2``/``waverec2``.
+    """
+    low, high = pywt.dwt(x, WAVELET, mode=MODE, axis=-1)
+    if x.shape[-2] % COLUMN_BLOCK == 0:
+        approximation, low_high = analysis_columns(low)
+        high_low, high_high = analysis_columns(high)
+        return approximation, (low_high, high_low, high_high), False
+    approximation, low_high = pywt.dwt(transposed(low), WAVELET, mode=MODE, axis=-1)
+    high_low, high_high = pywt.dwt(transposed(high), WAVELET, mode=MODE, axis=-1)
+    return approximation, (low_high, high_low, high_high), True
+
+
+def inverse_level(approximation: np.ndarray | None, details: tuple[np.ndarray, ...],
+                  transposed_bands: bool) -> np.ndarray:
+    """The inverse of :func:`forward_level`, whose ``transposed`` flag is ``transposed_bands``;
+    ``approximation=None`` stands for a zero band."""
     low_high, high_low, high_high = details
-    low = transposed(pywt.idwt(approximation, low_high, WAVELET, mode=MODE, axis=-1))
-    high = transposed(pywt.idwt(high_low, high_high, WAVELET, mode=MODE, axis=-1))
+    if transposed_bands:
+        low = transposed(pywt.idwt(approximation, low_high, WAVELET, mode=MODE, axis=-1))
+        high = transposed(pywt.idwt(high_low, high_high, WAVELET, mode=MODE, axis=-1))
+    else:
+        low, high = synthesis_columns(approximation, low_high), synthesis_columns(high_low, high_high)
     return pywt.idwt(low, high, WAVELET, mode=MODE, axis=-1)
 
 
@@ -191,13 +266,13 @@ def _numpy_wavelet_noise(channels: np.ndarray, levels: int, sigma: float, mix: n
 
     approximation, details = channels, []
     for _ in range(wavelet_levels(height, width, levels)):
-        approximation, bands = forward_level(approximation)
-        details.append(tuple(filtered(band) for band in bands))
+        approximation, bands, transposed_bands = forward_level(approximation)
+        details.append((tuple(filtered(band) for band in bands), transposed_bands))
     noise = None  # the approximation band is zeroed
-    for bands in reversed(details):
+    for bands, transposed_bands in reversed(details):
         if noise is not None:  # periodization of an odd side leaves one coefficient more than idwt needs
             noise = noise[..., :bands[0].shape[-2], :bands[0].shape[-1]]
-        noise = inverse_level(noise, bands)
+        noise = inverse_level(noise, bands, transposed_bands)
     return noise[..., :height, :width]
 
 

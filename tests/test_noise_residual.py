@@ -15,10 +15,13 @@ from scipy import ndimage
 from ganprint import noise_residual_torch as on_torch
 from ganprint.noise_residual import (
     BLOCK,
+    COLUMN_BLOCK,
     WINDOWS,
+    analysis_columns,
     forward_level,
     inverse_level,
     min_local_energy,
+    synthesis_columns,
     wavelet_levels,
     wavelet_noise,
     wiener_noise,
@@ -72,19 +75,49 @@ def test_gray_mix_in_the_wavelet_domain_equals_mixing_the_channel_noise(rng, dev
     np.testing.assert_allclose(wavelet_noise(channels, 4, 5.0, mix=weights, device=device), per_channel, atol=1e-4)
 
 
-@pytest.mark.parametrize("shape", [(2, 3, 32, 32), (1, 3, 33, 47), (2, 1, 129, 100), (1, 2, 5, 300)])
+@pytest.mark.parametrize("shape", [(2, 3, 32, 32), (1, 3, 33, 47), (2, 1, 129, 100), (1, 2, 5, 300), (1, 2, 64, 40),
+                                   (2, 96, 7)])
 def test_transposed_passes_give_the_wavedec2_residual(rng, shape):
-    """forward_level's bands are pywt.dwt2's transposed, and wavelet_noise equals the same filter
-    written with pywt.wavedec2/waverec2 (odd and non-square sides included)."""
+    """forward_level's bands are pywt.dwt2's (transposed when it says so), and wavelet_noise equals
+    the same filter written with pywt.wavedec2/waverec2 (odd and non-square sides included; sides
+    that are multiples of COLUMN_BLOCK take the matrix column pass at some levels)."""
     x = rng.normal(128, 30, size=shape).astype(np.float32)
-    approximation, bands = forward_level(x)
+    approximation, bands, transposed_bands = forward_level(x)
+    assert transposed_bands == (shape[-2] % COLUMN_BLOCK != 0)
+    oriented = (lambda band: np.swapaxes(band, -1, -2)) if transposed_bands else (lambda band: band)
     expected_approximation, expected_bands = pywt.dwt2(x, "db4", mode="periodization", axes=(-2, -1))
-    np.testing.assert_allclose(np.swapaxes(approximation, -1, -2), expected_approximation, atol=1e-3)
+    np.testing.assert_allclose(oriented(approximation), expected_approximation, atol=1e-3)
     for got, expected in zip(bands, expected_bands):
-        np.testing.assert_allclose(np.swapaxes(got, -1, -2), expected, atol=1e-3)
-    np.testing.assert_allclose(inverse_level(approximation, bands)[..., :shape[-2], :shape[-1]], x, atol=1e-3)
+        np.testing.assert_allclose(oriented(got), expected, atol=1e-3)
+    np.testing.assert_allclose(inverse_level(approximation, bands, transposed_bands)[..., :shape[-2], :shape[-1]], x,
+                               atol=1e-3)
     np.testing.assert_allclose(wavelet_noise(x, 4, 5.0, device=None if not torch.cuda.is_available() else "cpu"),
                                reference_noise(x), atol=1e-3)
+
+
+@pytest.mark.parametrize("height", [COLUMN_BLOCK, 2 * COLUMN_BLOCK, 5 * COLUMN_BLOCK])
+def test_matrix_column_pass_is_pywavelets_and_inverts(rng, height):
+    x = rng.normal(size=(2, 3, height, 9))
+    low, high = analysis_columns(x)
+    expected_low, expected_high = pywt.dwt(x, "db4", mode="periodization", axis=-2)
+    np.testing.assert_allclose(low, expected_low, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(high, expected_high, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(synthesis_columns(low, high), x, rtol=0, atol=1e-12)
+    expected = pywt.idwt(None, high, "db4", mode="periodization", axis=-2)
+    np.testing.assert_allclose(synthesis_columns(None, high), expected, rtol=0, atol=1e-12)
+
+
+def test_matrix_column_pass_of_an_impulse_is_the_filter_by_hand():
+    """x = δ at row 0 of a column of 96 (three blocks): coefficient i of a band is
+    Σ_j h[j] x[(2i + 4 − j) mod 96], so only i = 0, 1 (j = 4, 6) and i = 46, 47 (2i + 4 − j = 96:
+    j = 0, 2) are non-zero; the last two are in the last block and read the sample around the circle."""
+    x = np.zeros((96, 1))
+    x[0] = 1.0
+    wavelet = pywt.Wavelet("db4")
+    for band, h in zip(analysis_columns(x), (wavelet.dec_lo, wavelet.dec_hi)):
+        expected = np.zeros((48, 1))
+        expected[[0, 1, 46, 47], 0] = h[4], h[6], h[0], h[2]
+        np.testing.assert_allclose(band, expected, rtol=0, atol=1e-15)
 
 
 def test_wavelet_levels_shrink_for_small_images():
