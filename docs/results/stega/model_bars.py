@@ -4,7 +4,12 @@ GAN is trained: fidelity, the averaging attacks on fingerprinted real crops
 ranges of fingerprinted real test crops (Yu et al. 2021 §4.6, Fig. 3 "Data": the upper bound of
 what a GAN trained on them can carry). The model is trained (and cached) if it is not.
 
-    python docs/results/stega/model_bars.py --preset robust64 [--n 300] [--out FILE.json]
+    python docs/results/stega/model_bars.py --preset robust64 [--n 300] [--out FILE.json] \
+        [--blur SIGMA] [--crop-min FRACTION] [--jpeg-min QUALITY]
+
+The lever flags replace the preset's training-time blur, crop and JPEG (0: off) in both of its
+models (the fine-tune's base and the fine-tune), so variants of a candidate are measured without a
+preset of their own.
 
 Each fingerprint of the preset's publishers is embedded in the same ``n`` real test crops; the
 sweeps use the attacks plugin's JPEG and crop at the strengths of ``bench stega eval``, and the
@@ -14,15 +19,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ganprint.atomic import write_text
+from ganprint.cache import config_key
 from ganprint.plugins.stega import evaluation
 from ganprint.plugins.stega.config import psnr
-from ganprint.plugins.stega.presets import preset, steganography_model
+from ganprint.plugins.stega.presets import StegaPreset, preset, steganography_model
 from ganprint.plugins.stega.publishers import database
 from ganprint.plugins.stega.report import image_sweep_strengths
 from ganprint.plugins.stega.train import embed
@@ -32,9 +39,20 @@ from ganprint.sweep import working_range
 SWEEPS = ("jpeg", "crop")
 
 
-def sweeps(name: str, n: int) -> dict[str, dict]:
+def with_levers(p: StegaPreset, blur: float | None, crop: float | None, jpeg: int | None) -> StegaPreset:
+    """``p`` with the given levers (None: the preset's) in its base and its fine-tuned model."""
+    levers = {k: v for k, v in (("blur_sigma", blur), ("crop_min", crop), ("jpeg_min_quality", jpeg)) if v is not None}
+    if not levers:
+        return p
+    if p.stega_base is None:
+        return replace(p, stega=replace(p.stega, **levers))
+    base = replace(p.stega_base, **levers)
+    model = replace(p.stega, base=config_key(base.as_dict()), **levers)
+    return replace(p, stega=model, stega_base=base)
+
+
+def sweeps(p: StegaPreset, n: int) -> dict[str, dict]:
     """Bitwise accuracy of fingerprinted real test crops under each attack of :data:`SWEEPS`."""
-    p = preset(name)
     model, db = steganography_model(p), database(p)
     real = evaluation.real_test_crops(p, n)
     stego = {family: embed(model.encoder, real, db.fingerprints[family]) for family in p.families}
@@ -56,18 +74,29 @@ def sweeps(name: str, n: int) -> dict[str, dict]:
     return out
 
 
+def steganography_model_base_val(p: StegaPreset) -> dict:
+    """The val metrics of the preset's base model (trained by :func:`steganography_model`)."""
+    from ganprint.plugins.stega.weights import get_model
+
+    return {} if p.stega_base is None else get_model(p.stega_base, train=False).manifest.get("val", {})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="robust64")
     parser.add_argument("--n", type=int, default=300, help="real test crops (and fingerprinted copies per publisher)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    parser.add_argument("--blur", type=float, default=None, help="training-time blur sigma (0: off)")
+    parser.add_argument("--crop-min", type=float, default=None, help="training-time crop fraction (0: off)")
+    parser.add_argument("--jpeg-min", type=int, default=None, help="training-time JPEG minimum quality (0: off)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    p = preset(args.preset)
+    p = with_levers(preset(args.preset), args.blur, args.crop_min, args.jpeg_min)
     model = steganography_model(p)
-    result = {"preset": args.preset, "val": model.manifest.get("val", {}),
+    result = {"preset": args.preset, "config": p.stega.as_dict(), "base_val": steganography_model_base_val(p),
+              "val": model.manifest.get("val", {}),
               "averaging_real": evaluation.data_secrecy(p.stega, n_estimate=1000, n_test=args.n)}
-    result |= sweeps(args.preset, args.n)
+    result |= sweeps(p, args.n)
     text = json.dumps(result, indent=1, default=str)
     print(text)
     if args.out is not None:
