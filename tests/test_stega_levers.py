@@ -92,7 +92,7 @@ def test_the_independence_penalty_changes_training_and_lowers_the_share():
 
 
 def test_the_robust_candidate_is_the_default_recipe_plus_the_three_levers() -> None:
-    """``robust64`` adapts the default's stage-1 model to the blur, crop and JPEG between encoder and
+    """``robust64`` adapts the default's stage-1 model to a blur and a crop between encoder and
     decoder, then fine-tunes it as the default's is, and trains its GANs in float32."""
     from dataclasses import replace
 
@@ -100,7 +100,7 @@ def test_the_robust_candidate_is_the_default_recipe_plus_the_three_levers() -> N
     from ganprint.plugins.stega.presets import NOISY64, NOISY64_PLAIN, PRESETS, ROBUST64, ROBUST64_PLAIN
 
     levers_off = dict(blur_sigma=0.0, crop_min=0.0, jpeg_min_quality=0)
-    assert (ROBUST64_PLAIN.blur_sigma, ROBUST64_PLAIN.crop_min, ROBUST64_PLAIN.jpeg_min_quality) == (2.0, 0.67, 50)
+    assert (ROBUST64_PLAIN.blur_sigma, ROBUST64_PLAIN.crop_min, ROBUST64_PLAIN.jpeg_min_quality) == (2.0, 0.9, 0)
     assert ROBUST64_PLAIN.base == config_key(NOISY64_PLAIN.as_dict())
     assert replace(ROBUST64_PLAIN, base="", max_epochs=NOISY64_PLAIN.max_epochs, **levers_off) == NOISY64_PLAIN
     assert ROBUST64.base == config_key(ROBUST64_PLAIN.as_dict())

@@ -90,13 +90,14 @@ NOISY64 = refined(NOISY64_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=
                   attenuation=0.3)
 
 
-# the 64 px recipe with the decoder reading stego images through what the bars attack with (issue
-# #34): a Gaussian blur of σ ≤ 2 (a lower-frequency, less image-independent fingerprint), a random
-# crop to 67% of the side resized back, and a real JPEG round trip of quality 50-95. From scratch
-# with all three the decoder stays at chance (9 epochs at 0.50, docs/results/stega), so the
-# default's stage-1 model is first adapted to them for 8 epochs at its λ, then fine-tuned as the
-# default is; the candidate for a preset that meets every bar
-ROBUST64_PLAIN = refined(NOISY64_PLAIN, max_epochs=8, blur_sigma=2.0, crop_min=0.67, jpeg_min_quality=50)
+# the 64 px recipe with the decoder reading stego images through a Gaussian blur of σ ≤ 2 (a
+# lower-frequency, less image-independent fingerprint) and a random crop to 90-100% of the side
+# resized back (issue #34). From scratch with blur, crop to 67% and JPEG 50 the decoder stays at
+# chance, and the default's stage-1 model adapted to them collapses, as it does with the crop to
+# 67% alone (docs/results/stega); so the default's stage-1 model is adapted to the milder pair
+# for 8 epochs at its λ, then fine-tuned as the default is. The candidate for a preset that meets
+# every bar: its model alone meets forgery, removal and JPEG on real crops, not yet the crop range
+ROBUST64_PLAIN = refined(NOISY64_PLAIN, max_epochs=8, blur_sigma=2.0, crop_min=0.9)
 
 
 ROBUST64 = refined(ROBUST64_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8,
