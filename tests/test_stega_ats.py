@@ -190,3 +190,14 @@ def test_a_shorter_clean_control_continues_into_the_longer_one_and_never_passes_
     assert [(r["images"].split()[0], r["encoder"]) for r in rows] == [
         ("dcgan", "independent"), ("dcgan", "publisher's"), ("real", "independent"), ("real", "publisher's")]
     assert rows[0]["clean_iterations"] == 2
+
+
+def test_no_attacker_shares_the_publishers_weights_through_a_two_stage_base() -> None:
+    """robust64's base is adapted from default's stage-1 model: an attacker re-seeding only the base
+    and the fine-tune would start from the publisher's own weights, so it is refused (exit 2)."""
+    from ganprint.benchmark.cli import main
+    from ganprint.plugins.stega import pipeline
+
+    with pytest.raises(ValueError, match="fine-tuned from another model"):
+        pipeline.independent_configs(pipeline.preset("robust64"), 1)
+    assert main(["stega", "ats", "--preset", "robust64", "--n", "8", "--no-averaging"]) == 2

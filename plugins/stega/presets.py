@@ -155,6 +155,9 @@ def independent_configs(p: StegaPreset, seed: int) -> tuple[StegaConfig | None, 
     it was: the attack uses only the encoder."""
     if seed == p.stega.seed:
         raise ValueError(f"the independent encoder needs a seed other than the preset's ({seed})")
+    if p.stega_base is not None and p.stega_base.base:
+        raise ValueError(f"preset {p.name}'s base model is itself fine-tuned from another model, which an "
+                         "independent encoder would share with the publisher's: not supported")
     if p.stega_base is None:
         return None, replace(p.stega, seed=seed, decoder_epochs=0, attenuation=0.0)
     base = replace(p.stega_base, seed=seed)
