@@ -47,7 +47,8 @@ def die_in_a_worker(dataset):
 
 def graph_tasks() -> list[Task]:
     return [Task("a", add, (1, 2)), Task("b", add, (Ref("a"), 10)), Task("bad", fail, ("no",)),
-            Task("after-bad", add, (Ref("bad"), 1)), Task("after-both", add, (Ref("b"), Ref("after-bad")))]
+            Task("after-bad", add, (Ref("bad"), 1)), Task("after-both", add, (Ref("b"), Ref("after-bad"))),
+            Task("after-b", add, (Ref("b"), 100))]
 
 
 def test_task_graph_runs_dependencies_first_and_skips_what_a_failure_blocks() -> None:
@@ -105,7 +106,8 @@ def test_task_graph_refuses_unknown_dependencies() -> None:
 def test_process_executor_runs_the_graph_in_workers() -> None:
     with ProcessExecutor(2) as executor:
         outcomes = {t.id: o for t, o in executor.run(graph_tasks(), RunContext("-", dataset=[]))}
-    assert outcomes["b"].value == 13 and outcomes["after-both"].cause == "after-bad"
+    assert outcomes["b"].value == 13 and outcomes["after-b"].value == 113
+    assert outcomes["after-both"].cause == "after-bad"
 
 
 def test_a_killed_worker_is_retried_alone_then_reported() -> None:
