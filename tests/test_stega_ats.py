@@ -112,7 +112,7 @@ def test_bench_stega_ats_reports_the_attack_beside_the_averaging_attacks(tmp_pat
     monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
     torch.set_num_threads(1)
     p = pipeline.preset("smoke")
-    _, attacker = pipeline.independent_configs(p, 1)
+    [attacker] = pipeline.independent_configs(p, 1)
     assert attacker.seed == 1 and attacker.as_dict() | {"seed": p.stega.seed} == p.stega.as_dict()
     with pytest.raises(ValueError, match="seed other than"):
         pipeline.independent_configs(p, p.stega.seed)
@@ -192,12 +192,70 @@ def test_a_shorter_clean_control_continues_into_the_longer_one_and_never_passes_
     assert rows[0]["clean_iterations"] == 2
 
 
-def test_no_attacker_shares_the_publishers_weights_through_a_two_stage_base() -> None:
-    """robust64's base is adapted from default's stage-1 model: an attacker re-seeding only the base
-    and the fine-tune would start from the publisher's own weights, so it is refused (exit 2)."""
-    from ganprint.benchmark.cli import main
-    from ganprint.plugins.stega import pipeline
+def test_every_stage_of_a_three_stage_recipe_is_re_seeded_for_the_attacker(tmp_path, monkeypatch, capsys) -> None:
+    """A preset whose base is itself fine-tuned (robust64's shape, in smoke size): the attacker's
+    chain has one stage per stage of the publisher's, each from the attacker's seed and each
+    fine-tuned from the attacker's stage before, so none starts from the publisher's weights;
+    the ATS command trains all three and reports their time."""
+    import json
+    from dataclasses import replace
 
-    with pytest.raises(ValueError, match="fine-tuned from another model"):
-        pipeline.independent_configs(pipeline.preset("robust64"), 1)
-    assert main(["stega", "ats", "--preset", "robust64", "--n", "8", "--no-averaging"]) == 2
+    import torch
+
+    from ganprint.benchmark.cli import main
+    from ganprint.cache import config_key
+    from ganprint.plugins.stega import pipeline
+    from ganprint.plugins.stega.weights import get_model
+
+    monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
+    torch.set_num_threads(1)
+    smoke = pipeline.preset("smoke")
+    root = replace(smoke.stega, noise_std=0.1)
+    middle = pipeline.refined(root, blur_sigma=1.0)
+    p = replace(smoke, name="three-stage", stega=pipeline.refined(middle, decoder_epochs=1, attenuation=0.3),
+                stega_base=middle)
+    with pytest.raises(FileNotFoundError, match="train it first"):
+        pipeline.independent_configs(p, 1)  # the root's config is read from its trained model
+    get_model(root, progress=False)
+    chain = pipeline.independent_configs(p, 1)
+    publisher = [root, middle, p.stega]
+    assert len(chain) == 3 and [c.seed for c in chain] == [1, 1, 1]
+    assert chain[0].base == "" and [c.base for c in chain[1:]] == [config_key(c.as_dict()) for c in chain[:-1]]
+    for attacker, own in zip(chain, publisher):
+        assert replace(attacker, seed=own.seed, base=own.base, decoder_epochs=own.decoder_epochs,
+                       attenuation=own.attenuation) == own
+    assert not {config_key(c.as_dict()) for c in chain} & {config_key(c.as_dict()) for c in publisher}
+    assert chain[-1].decoder_epochs == 0 and chain[-1].attenuation == 0.0
+    monkeypatch.setattr(pipeline, "preset", lambda name: p)
+    assert main(["stega", "ats", "--preset", "three-stage", "--n", "6", "--no-averaging", "--out",
+                 str(tmp_path / "out")]) == 0
+    assert "trained in" in capsys.readouterr().out
+    attacker = json.loads((tmp_path / "out" / "stega_ats.json").read_text())["attacker"]
+    assert attacker["config"] == chain[-1].as_dict()
+    assert attacker["base_train_seconds"] == pytest.approx(sum(get_model(c).manifest["train_seconds"] for c in chain[:2]))
+
+
+def test_a_base_whose_manifest_holds_another_config_is_refused(tmp_path, monkeypatch) -> None:
+    """A cached base model whose manifest names another config (a corrupt or swapped cache entry)
+    would put another recipe into the attacker's chain: refused."""
+    import json
+    from dataclasses import replace
+
+    import torch
+
+    from ganprint.plugins.stega import pipeline
+    from ganprint.plugins.stega.weights import MANIFEST, get_model, model_dir
+
+    monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
+    torch.set_num_threads(1)
+    smoke = pipeline.preset("smoke")
+    root = replace(smoke.stega, noise_std=0.1)
+    middle = pipeline.refined(root, blur_sigma=1.0)
+    p = replace(smoke, name="three-stage", stega=pipeline.refined(middle), stega_base=middle)
+    get_model(root, progress=False)
+    manifest = model_dir(root) / MANIFEST
+    saved = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps(saved | {"config": saved["config"] | {"noise_std": 0.2}}))
+    with pytest.raises(ValueError, match="holds the config of another model"):
+        pipeline.independent_configs(p, 1)
+

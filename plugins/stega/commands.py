@@ -222,8 +222,8 @@ def run_ats(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"{', '.join(unknown)}: not a publisher of {p.name} (its publishers: {', '.join(p.families)})")
     try:
-        base, _ = pipeline.independent_configs(p, args.seed)
-    except ValueError as error:
+        *bases, _ = pipeline.independent_configs(p, args.seed)
+    except (ValueError, FileNotFoundError) as error:
         raise UsageError(str(error)) from error
     if args.out is not None:
         check_output_dir(args.out, files=("stega_ats.json",))
@@ -233,8 +233,10 @@ def run_ats(args: argparse.Namespace) -> int:
                                                                           args.publisher_control)
     except ValueError as error:  # a clean control's checkpoint past --clean-iterations
         raise UsageError(str(error)) from error
-    if base is not None and args.attacker_recipe == "full":
-        result["attacker"]["base_train_seconds"] = get_model(base).manifest.get("train_seconds")
+    before = bases if args.attacker_recipe == "full" else bases[:-1]  # the stages before the attacker's own
+    if before:
+        result["attacker"]["base_train_seconds"] = sum(get_model(base).manifest.get("train_seconds") or 0
+                                                       for base in before)
     attacker = result["attacker"]
     print(f"attacker's encoder: seed {args.seed}, recipe {args.attacker_recipe}, val bitwise "
           f"{attacker['val']['bitwise_acc']:.3f}, {attacker['psnr_on_test_crops']:.2f} dB on the clean test crops; trained in "

@@ -147,47 +147,54 @@ def shipped_preset_of_size(size: int) -> StegaPreset:
     raise ValueError(f"no shipped steganography model reads {size}x{size} images (shipped: {shipped})")
 
 
-def independent_configs(p: StegaPreset, seed: int) -> tuple[StegaConfig | None, StegaConfig]:
-    """(base, model) configs of a steganography model trained with the preset's recipe from another
-    ``seed`` (its initial weights, training crops, bits and training noise all drawn from it): the
-    attacker's independently trained encoder of the ATS attack (Yu et al. 2021, App. A.2). The
-    recipe's decoder phase is left out, as it trains the decoder alone and leaves the encoder as
-    it was: the attack uses only the encoder."""
+def independent_configs(p: StegaPreset, seed: int) -> list[StegaConfig]:
+    """The configs of a steganography model trained with the preset's whole recipe from another
+    ``seed`` (initial weights, training crops, bits and training noise all drawn from it), the
+    model trained from scratch first and each next one fine-tuned from the one before: the
+    attacker's independently trained encoder of the ATS attack (Yu et al. 2021, App. A.2). Every
+    stage is re-seeded, so no stage starts from the publisher's weights; the configs of the bases
+    beyond the preset's own ``stega_base`` are read from their trained models
+    (``weights.config_chain``). The last stage's decoder phase is left out, as it trains the
+    decoder alone and leaves the encoder as it was: the attack uses only the encoder."""
+    from ganprint.plugins.stega.weights import config_chain
+
     if seed == p.stega.seed:
         raise ValueError(f"the independent encoder needs a seed other than the preset's ({seed})")
-    if p.stega_base is not None and p.stega_base.base:
-        raise ValueError(f"preset {p.name}'s base model is itself fine-tuned from another model, which an "
-                         "independent encoder would share with the publisher's: not supported")
-    if p.stega_base is None:
-        return None, replace(p.stega, seed=seed, decoder_epochs=0, attenuation=0.0)
-    base = replace(p.stega_base, seed=seed)
-    return base, replace(p.stega, seed=seed, base=config_key(base.as_dict()), decoder_epochs=0, attenuation=0.0)
+    publisher = [p.stega] if p.stega_base is None else config_chain(p.stega_base) + [p.stega]
+    chain: list[StegaConfig] = []
+    for config in publisher:
+        base = config_key(chain[-1].as_dict()) if chain else ""
+        chain.append(replace(config, seed=seed, base=base))
+    chain[-1] = replace(chain[-1], decoder_epochs=0, attenuation=0.0)
+    return chain
 
 
-# how much of the preset's recipe the attacker's encoder goes through: "full" (its stage 1 and
-# fine-tune), or "base" (its stage 1 only, the residual strength then calibrated to the fine-tune's
-# PSNR target on the attacker's own val crops: a cheaper stand-in, a fraction of the training)
+# how much of the preset's recipe the attacker's encoder goes through: "full" (every stage), or
+# "base" (every stage but the last fine-tune, the residual strength then calibrated to the
+# fine-tune's PSNR target on the attacker's own val crops: a cheaper stand-in, a fraction of the
+# training)
 ATTACKER_RECIPES = ("full", "base")
 
 
 def independent_model(p: StegaPreset, seed: int, recipe: str = "full", progress: bool = True) -> StegaModel:
-    """The attacker's model of :func:`independent_configs` (cached, or trained now, its base first);
-    with ``recipe="base"`` the base alone, at the preset's fidelity (see :data:`ATTACKER_RECIPES`)."""
+    """The attacker's model of :func:`independent_configs` (cached, or trained now, its bases
+    first); with ``recipe="base"`` the last base, at the preset's fidelity (see
+    :data:`ATTACKER_RECIPES`)."""
     from ganprint.plugins.stega.config import random_bits
     from ganprint.plugins.stega.train import calibrate_strength
     from ganprint.plugins.stega.weights import real_crops
 
     if recipe not in ATTACKER_RECIPES:
         raise ValueError(f"recipe must be one of {ATTACKER_RECIPES}; got {recipe!r}")
-    base, config = independent_configs(p, seed)
-    if base is not None:
+    *bases, config = independent_configs(p, seed)
+    for base in bases:
         model = get_model(base, progress=progress)
-        if recipe == "base":
-            if p.stega.psnr_target > 0:
-                _, val = real_crops(base)
-                bits = random_bits(len(val), base.n_bits, np.random.default_rng([seed, 2]))
-                model.encoder.strength = calibrate_strength(model.encoder, val, bits, p.stega.psnr_target)
-            return model
+    if bases and recipe == "base":
+        if p.stega.psnr_target > 0:
+            _, val = real_crops(bases[-1])
+            bits = random_bits(len(val), bases[-1].n_bits, np.random.default_rng([seed, 2]))
+            model.encoder.strength = calibrate_strength(model.encoder, val, bits, p.stega.psnr_target)
+        return model
     return get_model(config, progress=progress)
 
 

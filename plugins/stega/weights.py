@@ -39,9 +39,29 @@ class StegaModel:
 
 def model_dir(config: StegaConfig) -> Path:
     """Where the model of ``config`` is: its shipped folder if there is one, else the cache."""
-    key = config_key(config.as_dict())
+    return _key_dir(config_key(config.as_dict()))
+
+
+def _key_dir(key: str) -> Path:
     shipped = SHIPPED / key
     return shipped if (shipped / MANIFEST).exists() else cache_dir("stega", key)
+
+
+def config_chain(config: StegaConfig) -> list[StegaConfig]:
+    """``config`` after the configs of the models it is fine-tuned from, the model trained from
+    scratch first; each base's config is read from its trained model's manifest (shipped or
+    cached), so every base must have been trained."""
+    chain = [config]
+    while chain[0].base:
+        manifest = _key_dir(chain[0].base) / MANIFEST
+        if not manifest.exists():
+            raise FileNotFoundError(f"the base model {chain[0].base} of a steganography config is neither shipped "
+                                    f"nor cached under {manifest.parent}: train it first")
+        base = StegaConfig(**json.loads(manifest.read_text())["config"])
+        if config_key(base.as_dict()) != chain[0].base:
+            raise ValueError(f"the manifest under {manifest.parent} holds the config of another model")
+        chain.insert(0, base)
+    return chain
 
 
 def save_model(folder: Path, model: StegaModel) -> None:
@@ -85,8 +105,7 @@ def get_model(config: StegaConfig | None = None, *, train: bool = True, progress
         raise FileNotFoundError(f"no trained steganography model for this config under {folder}")
     init = None
     if config.base:
-        base = SHIPPED / config.base if (SHIPPED / config.base / MANIFEST).exists() else cache_dir("stega", config.base)
-        base_model = load_model(base)
+        base_model = load_model(_key_dir(config.base))
         init = (base_model.encoder, base_model.decoder)
     train_images, val_images = real_crops(config)
     started = time.time()
