@@ -499,6 +499,7 @@ def test_a_writer_waits_for_another_process_holding_the_store_lock(folder: Path,
     ["stega", "recipe", "--gan-ema", "1.5"],
     ["stega", "recipe", "--gan-ema", "1"],
     ["stega", "recipe", "--family", "nosuchgan"],
+    ["stega", "recipe", "--crop-centre"],
 ], ids=lambda argv: " ".join(argv))
 def test_bad_option_values_are_usage_errors_before_any_work(folder: Path, tmp_path: Path, argv: list[str]) -> None:
     out = tmp_path / "out"

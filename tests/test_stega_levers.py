@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ganprint.images import jpeg_roundtrip
-from ganprint.plugins.stega.augment import TrainingPerturbation, random_crop_resize, straight_through_jpeg
+from ganprint.plugins.stega.augment import TrainingPerturbation, crop_resize, straight_through_jpeg
 from ganprint.plugins.stega.config import StegaConfig
 from ganprint.plugins.stega.train import independent_share, train_stega
 from ganprint.training import to_images, to_tensor
@@ -45,11 +45,34 @@ def test_straight_through_jpeg_is_a_real_jpeg_forward_and_the_identity_backward(
 def test_the_random_crop_resizes_a_part_of_the_image_back_and_passes_gradients():
     x = to_tensor(_images(size=32), torch.device("cpu")).requires_grad_(True)
     rng = np.random.default_rng(0)
-    out = random_crop_resize(x, 0.5, rng)
+    out = crop_resize(x, 0.5, rng)
     assert out.shape == x.shape and not torch.allclose(out, x)
     out.sum().backward()
     assert x.grad.abs().sum() > 0 and (x.grad == 0).any()  # pixels outside the crop get none
-    assert torch.equal(random_crop_resize(x, 1.0, rng), x)
+    assert torch.equal(crop_resize(x, 1.0, rng), x)
+
+
+def test_the_centre_crop_is_the_attacks_plugins_centre_window():
+    """``crop_centre``: the window is the centred one the crop attack cuts at a fixed size (Yu
+    2021 §4.6), here 3 of 7 pixels: rows and columns 2..4; a pixel outside it gets no gradient,
+    and the random-position stream is not drawn."""
+    from ganprint.plugins.attacks.crop import Crop
+
+    x = torch.zeros(1, 1, 7, 7, requires_grad=True)
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    crop_resize(x, 3 / 7, rng, centre=True).sum().backward()
+    touched = (x.grad[0, 0] != 0).nonzero().tolist()
+    assert {r for r, _ in touched} == {c for _, c in touched} == {2, 3, 4}
+    assert rng.bit_generator.state == state
+    image = _images(1, 32)[0]
+    ours = to_images(crop_resize(to_tensor(image[None], torch.device("cpu")), 20 / 32, rng, centre=True))[0]
+    attacked = Crop(size=20)(image[None], np.random.default_rng(1))[0]
+    assert np.abs(ours.astype(int) - attacked.astype(int)).mean() < 1  # torch's and PIL's bilinear differ by rounding
+    assert StegaConfig(crop_min=0.6, crop_centre=True).as_dict()["crop_centre"] is True
+    assert "crop_centre" not in StegaConfig(crop_min=0.6).as_dict()
+    with pytest.raises(ValueError, match="needs a crop_min"):
+        StegaConfig(crop_centre=True)
 
 
 def test_the_perturbation_of_blur_and_noise_alone_draws_as_before_the_new_levers():

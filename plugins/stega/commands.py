@@ -92,6 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="straight-through JPEG before the decoder, quality uniform in [this, 95] (0: off)")
     recipe.add_argument("--crop-min", type=unit_interval, default=0.0,
                         help="random crop resized back before the decoder, side fraction in [this, 1] (0: off)")
+    recipe.add_argument("--crop-centre", action="store_true",
+                        help="centre that crop (Yu 2021's centre cropping) instead of placing it at random")
     recipe.add_argument("--independence-weight", type=non_negative_float, default=0.0,
                         help="weight of the penalty on the fingerprint's image-independent share (0: off)")
     recipe.add_argument("--finetune-lambda", type=non_negative_float, default=None, help="then fine-tune at this λ")
@@ -168,7 +170,7 @@ def run_recipe(args: argparse.Namespace) -> int:
                                    max_epochs=args.epochs, lambda_final=args.lambda_final,
                                    noise_std=args.noise, blur_sigma=args.blur, secrecy_weight=0.0,
                                    jpeg_min_quality=args.jpeg_min, crop_min=args.crop_min,
-                                   independence_weight=args.independence_weight)
+                                   crop_centre=args.crop_centre, independence_weight=args.independence_weight)
         GeneratorConfig(args.family, image_size=args.image_size, width=args.gan_width, iterations=args.iterations,
                         ema=args.gan_ema, precision=args.gan_precision)
     except ValueError as error:

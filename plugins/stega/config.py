@@ -50,6 +50,7 @@ class StegaConfig:
     jpeg_min_quality: int = 0
     crop_min: float = 0.0
     independence_weight: float = 0.0
+    crop_centre: bool = False
 
     def __post_init__(self) -> None:
         if self.decoder_init not in DECODER_INITS:
@@ -58,6 +59,8 @@ class StegaConfig:
             raise ValueError(f"jpeg_min_quality must be 0 (off) or in 1..{JPEG_MAX_QUALITY}; got {self.jpeg_min_quality}")
         if self.crop_min and not 0 < self.crop_min < 1:
             raise ValueError(f"crop_min must be 0 (off) or a fraction of the side in (0, 1); got {self.crop_min}")
+        if self.crop_centre and not self.crop_min:
+            raise ValueError("crop_centre places the training-time crop; it needs a crop_min")
         if self.independence_weight < 0:
             raise ValueError(f"independence_weight must be >= 0; got {self.independence_weight}")
 
@@ -67,7 +70,7 @@ class StegaConfig:
         config = asdict(self)
         for name, off in (("base", ""), ("blur_sigma", 0.0), ("noise_std", 0.0), ("psnr_target", 0.0),
                           ("decoder_epochs", 0), ("attenuation", 0.0), ("decoder_init", ""), ("jpeg_min_quality", 0),
-                          ("crop_min", 0.0), ("independence_weight", 0.0)):
+                          ("crop_min", 0.0), ("independence_weight", 0.0), ("crop_centre", False)):
             if config[name] == off:
                 del config[name]
         return config
