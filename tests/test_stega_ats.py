@@ -193,10 +193,11 @@ def test_a_shorter_clean_control_continues_into_the_longer_one_and_never_passes_
 
 
 def test_every_stage_of_a_three_stage_recipe_is_re_seeded_for_the_attacker(tmp_path, monkeypatch, capsys) -> None:
-    """A preset whose base is itself fine-tuned (robust64's shape, in smoke size): the attacker's
-    chain has one stage per stage of the publisher's, each from the attacker's seed and each
-    fine-tuned from the attacker's stage before, so none starts from the publisher's weights;
-    the ATS command trains all three and reports their time."""
+    """A preset whose base is itself fine-tuned (robust64's shape, in smoke size): its model trains
+    through the whole chain; the attacker's chain has one stage per stage of the publisher's,
+    each from the attacker's seed and each fine-tuned from the attacker's stage before, so none
+    starts from the publisher's weights; the ATS command trains all three and reports their
+    time."""
     import json
     from dataclasses import replace
 
@@ -204,8 +205,8 @@ def test_every_stage_of_a_three_stage_recipe_is_re_seeded_for_the_attacker(tmp_p
 
     from ganprint.benchmark.cli import main
     from ganprint.cache import config_key
-    from ganprint.plugins.stega import pipeline
-    from ganprint.plugins.stega.weights import get_model
+    from ganprint.plugins.stega import pipeline, presets
+    from ganprint.plugins.stega.weights import MANIFEST, get_model, model_dir
 
     monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
     torch.set_num_threads(1)
@@ -215,10 +216,13 @@ def test_every_stage_of_a_three_stage_recipe_is_re_seeded_for_the_attacker(tmp_p
     p = replace(smoke, name="three-stage", stega=pipeline.refined(middle, decoder_epochs=1, attenuation=0.3),
                 stega_base=middle)
     with pytest.raises(FileNotFoundError, match="train it first"):
-        pipeline.independent_configs(p, 1)  # the root's config is read from its trained model
-    get_model(root, progress=False)
-    chain = pipeline.independent_configs(p, 1)
+        pipeline.independent_configs(p, 1)  # no preset names the root, and it is not trained
     publisher = [root, middle, p.stega]
+    monkeypatch.setitem(presets.PRESETS, "holder", replace(smoke, name="holder", stega=middle, stega_base=root))
+    assert presets.recipe_chain(p) == publisher
+    pipeline.steganography_model(p, progress=False)  # trains the whole chain, the root first
+    assert all((model_dir(c) / MANIFEST).exists() for c in publisher)
+    chain = pipeline.independent_configs(p, 1)
     assert len(chain) == 3 and [c.seed for c in chain] == [1, 1, 1]
     assert chain[0].base == "" and [c.base for c in chain[1:]] == [config_key(c.as_dict()) for c in chain[:-1]]
     for attacker, own in zip(chain, publisher):

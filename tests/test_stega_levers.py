@@ -120,7 +120,7 @@ def test_the_robust_candidate_is_the_default_recipe_plus_the_three_levers() -> N
     from dataclasses import replace
 
     from ganprint.cache import config_key
-    from ganprint.plugins.stega.presets import NOISY64, NOISY64_PLAIN, PRESETS, ROBUST64, ROBUST64_PLAIN
+    from ganprint.plugins.stega.presets import NOISY64, NOISY64_PLAIN, PRESETS, ROBUST64, ROBUST64_PLAIN, recipe_chain
 
     levers_off = dict(blur_sigma=0.0, crop_min=0.0, jpeg_min_quality=0)
     assert (ROBUST64_PLAIN.blur_sigma, ROBUST64_PLAIN.crop_min, ROBUST64_PLAIN.jpeg_min_quality) == (2.0, 0.9, 0)
@@ -129,5 +129,6 @@ def test_the_robust_candidate_is_the_default_recipe_plus_the_three_levers() -> N
     assert ROBUST64.base == config_key(ROBUST64_PLAIN.as_dict())
     assert replace(ROBUST64, base=NOISY64.base, **levers_off) == NOISY64
     robust, default = PRESETS["robust64"], PRESETS["default"]
+    assert recipe_chain(robust) == [NOISY64_PLAIN, ROBUST64_PLAIN, ROBUST64]  # without any trained model
     assert robust.stega_base == ROBUST64_PLAIN and robust.stega == ROBUST64
     assert replace(robust, name="default", stega=NOISY64, stega_base=NOISY64_PLAIN, precision="bf16") == default

@@ -152,17 +152,13 @@ def independent_configs(p: StegaPreset, seed: int) -> list[StegaConfig]:
     ``seed`` (initial weights, training crops, bits and training noise all drawn from it), the
     model trained from scratch first and each next one fine-tuned from the one before: the
     attacker's independently trained encoder of the ATS attack (Yu et al. 2021, App. A.2). Every
-    stage is re-seeded, so no stage starts from the publisher's weights; the configs of the bases
-    beyond the preset's own ``stega_base`` are read from their trained models
-    (``weights.config_chain``). The last stage's decoder phase is left out, as it trains the
+    stage is re-seeded, so no stage starts from the publisher's weights (the stages:
+    :func:`recipe_chain`). The last stage's decoder phase is left out, as it trains the
     decoder alone and leaves the encoder as it was: the attack uses only the encoder."""
-    from ganprint.plugins.stega.weights import config_chain
-
     if seed == p.stega.seed:
         raise ValueError(f"the independent encoder needs a seed other than the preset's ({seed})")
-    publisher = [p.stega] if p.stega_base is None else config_chain(p.stega_base) + [p.stega]
     chain: list[StegaConfig] = []
-    for config in publisher:
+    for config in recipe_chain(p):
         base = config_key(chain[-1].as_dict()) if chain else ""
         chain.append(replace(config, seed=seed, base=base))
     chain[-1] = replace(chain[-1], decoder_epochs=0, attenuation=0.0)
@@ -204,8 +200,23 @@ def preset(name: str) -> StegaPreset:
     return PRESETS[name]
 
 
-def steganography_model(p: StegaPreset, progress: bool = True) -> StegaModel:
-    """The preset's trained encoder/decoder (shipped, cached, or trained now, its base first)."""
+def recipe_chain(p: StegaPreset) -> list[StegaConfig]:
+    """Every model the preset's steganography model is trained through, the one trained from
+    scratch first and the preset's own last: each base's config is the preset's ``stega_base`` or
+    any preset's model or base of that key, else it is read from its trained model
+    (``weights.config_chain``)."""
+    from ganprint.plugins.stega.weights import config_chain
+
+    known = {config_key(c.as_dict()): c for q in PRESETS.values() for c in (q.stega, q.stega_base) if c is not None}
     if p.stega_base is not None:
-        get_model(p.stega_base, progress=progress)
-    return get_model(p.stega, progress=progress)
+        known[config_key(p.stega_base.as_dict())] = p.stega_base
+    return config_chain(p.stega, known)
+
+
+def steganography_model(p: StegaPreset, progress: bool = True) -> StegaModel:
+    """The preset's trained encoder/decoder (shipped, cached, or trained now, each base of
+    :func:`recipe_chain` first)."""
+    *bases, config = recipe_chain(p)
+    for base in bases:
+        get_model(base, progress=progress)
+    return get_model(config, progress=progress)

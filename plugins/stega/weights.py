@@ -11,6 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import torch
@@ -47,19 +48,24 @@ def _key_dir(key: str) -> Path:
     return shipped if (shipped / MANIFEST).exists() else cache_dir("stega", key)
 
 
-def config_chain(config: StegaConfig) -> list[StegaConfig]:
+def config_chain(config: StegaConfig, known: Mapping[str, StegaConfig] | None = None) -> list[StegaConfig]:
     """``config`` after the configs of the models it is fine-tuned from, the model trained from
-    scratch first; each base's config is read from its trained model's manifest (shipped or
-    cached), so every base must have been trained."""
+    scratch first; each base's config is taken from ``known`` (by config key) or else read from
+    its trained model's manifest (shipped or cached), which must then exist."""
+    known = known or {}
     chain = [config]
     while chain[0].base:
-        manifest = _key_dir(chain[0].base) / MANIFEST
-        if not manifest.exists():
-            raise FileNotFoundError(f"the base model {chain[0].base} of a steganography config is neither shipped "
-                                    f"nor cached under {manifest.parent}: train it first")
-        base = StegaConfig(**json.loads(manifest.read_text())["config"])
-        if config_key(base.as_dict()) != chain[0].base:
-            raise ValueError(f"the manifest under {manifest.parent} holds the config of another model")
+        key = chain[0].base
+        if key in known:
+            base = known[key]
+        else:
+            manifest = _key_dir(key) / MANIFEST
+            if not manifest.exists():
+                raise FileNotFoundError(f"the base model {key} of a steganography config is neither shipped nor "
+                                        f"cached under {manifest.parent}: train it first")
+            base = StegaConfig(**json.loads(manifest.read_text())["config"])
+            if config_key(base.as_dict()) != key:
+                raise ValueError(f"the manifest under {manifest.parent} holds the config of another model")
         chain.insert(0, base)
     return chain
 
