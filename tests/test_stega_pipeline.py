@@ -339,6 +339,21 @@ def test_eval_writes_every_table_sweep_and_curve_of_a_preset(smoke, tmp_path, ca
     assert "Table 1" in capsys.readouterr().out
 
 
+def test_tables_of_some_publishers_are_their_rows_of_the_whole_table(smoke):
+    """``families``: one publisher's Table 1 and secrecy rows are its rows of the full tables
+    (the one-family script of docs/results/stega); a family that is not a publisher is refused."""
+    from ganprint.plugins.stega import evaluation
+
+    pipeline, p = smoke
+    family = p.families[-1]
+    assert evaluation.table1(p, 8, controls=(), families=[family]) == [
+        row for row in evaluation.table1(p, 8, controls=()) if row["family"] == family]
+    assert evaluation.secrecy(p, 16, 8, families=[family]) == [
+        row for row in evaluation.secrecy(p, 16, 8) if row["family"] == family]
+    with pytest.raises(ValueError, match="not a publisher"):
+        evaluation.table1(p, 8, families=["progan"])
+
+
 def test_build_refuses_families_that_are_not_publishers_before_training(tmp_path, capsys):
     from ganprint.benchmark.cli import main
 

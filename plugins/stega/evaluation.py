@@ -44,10 +44,12 @@ def gan_samples(generator, n: int, seed: int) -> np.ndarray:
     return sample(generator, n, seed)
 
 
-def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",)) -> list[dict[str, Any]]:
-    """Per family: bitwise accuracy on fingerprinted real data, on the fingerprinted GAN's samples and
-    (control) on a clean GAN's samples; PSNR of stego vs clean; SWD of the fingerprinted GAN vs the
-    clean GAN of the same family and vs real training crops."""
+def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",), families: Sequence[str] | None = None
+           ) -> list[dict[str, Any]]:
+    """Per family (of ``families``, default every publisher): bitwise accuracy on fingerprinted real
+    data, on the fingerprinted GAN's samples and (control) on a clean GAN's samples; PSNR of stego
+    vs clean; SWD of the fingerprinted GAN vs the clean GAN of the same family and vs real
+    training crops."""
     from ganprint.datasets import training_crops
     from ganprint.datasets import sliced_wasserstein_distance as swd
 
@@ -56,7 +58,7 @@ def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",)) -
     model, db = steganography_model(p), database(p)
     real = real_test_crops(p, n)
     rows = []
-    for family in p.families:
+    for family in _publishers(p, families):
         bits = db.fingerprints[family]
         stego = embed(model.encoder, real, bits)
         generator, meta = fingerprinted_generator(p, family)
@@ -73,6 +75,16 @@ def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",)) -
                     "swd_fp_vs_clean": swd(samples, clean_samples)}
         rows.append(row)
     return rows
+
+
+def _publishers(p: StegaPreset, families: Sequence[str] | None) -> list[str]:
+    """``families`` (default: every publisher of ``p``), each checked to be one."""
+    if families is None:
+        return list(p.families)
+    unknown = [f for f in families if f not in p.families]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a publisher of {p.name} (its publishers: {', '.join(p.families)})")
+    return list(families)
 
 
 def recipe_trial(config: StegaConfig, family: str, iterations: int, base: StegaConfig | None = None, n: int = 500,
@@ -156,9 +168,9 @@ def model_perturbation_curve(p: StegaPreset, family: str, make_attack: Callable[
     return {"strengths": list(strengths), "bitwise_acc": accuracy, "swd": distance}
 
 
-def secrecy(p: StegaPreset, n_estimate: int = 1000, n_test: int = 300, strengths: Sequence[float] = (1.0, 2.0, 4.0)
-            ) -> list[dict[str, Any]]:
-    """Per family: removal (subtract the mean-residual estimate from the GAN's samples) and forgery
+def secrecy(p: StegaPreset, n_estimate: int = 1000, n_test: int = 300, strengths: Sequence[float] = (1.0, 2.0, 4.0),
+            families: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Per family (of ``families``, default every publisher): removal (subtract the mean-residual estimate from the GAN's samples) and forgery
     (add it to real test crops) at each strength, as bitwise accuracy against the publisher's
     fingerprint and the fraction attributed to it (match ≥ 0.75); also the oracle estimate on
     fingerprinted real data, the mean of stego − clean over ``n_estimate`` crops."""
@@ -166,7 +178,7 @@ def secrecy(p: StegaPreset, n_estimate: int = 1000, n_test: int = 300, strengths
     real = real_test_crops(p, n_test)
     estimate_crops = real_test_crops(p, n_estimate, "val")
     rows = []
-    for family in p.families:
+    for family in _publishers(p, families):
         bits = db.fingerprints[family]
         generator, _ = fingerprinted_generator(p, family)
         estimate = estimate_fingerprint(gan_samples(generator, n_estimate, 4))
