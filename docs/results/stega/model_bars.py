@@ -13,7 +13,9 @@ preset of their own.
 
 Each fingerprint of the preset's publishers is embedded in the same ``n`` real test crops; the
 sweeps use the attacks plugin's JPEG and crop at the strengths of ``bench stega eval``, and the
-working range is where the bitwise accuracy stays at or above 0.75 (``ganprint.sweep``).
+working range is where the bitwise accuracy stays at or above 0.75 (``ganprint.sweep``). Besides
+the sweep's centre crop, the attacks plugin's random-position crop (Yu 2019's; 5-20% and 20-33% of
+the side cut at a random place), worst of the fingerprints.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import torch
 
 from ganprint.atomic import write_text
 from ganprint.cache import config_key
+from ganprint.plugins.attacks.crop import Crop
 from ganprint.plugins.stega import evaluation
 from ganprint.plugins.stega.config import psnr
 from ganprint.plugins.stega.presets import StegaPreset, preset, steganography_model
@@ -37,6 +40,22 @@ from ganprint.registry import load_registry
 from ganprint.sweep import working_range
 
 SWEEPS = ("jpeg", "crop")
+
+# the attacks plugin's random-position crop (Yu 2019's), this fraction of the side cut
+RANDOM_OFFSETS = ((0.05, 0.20), (0.20, 0.33))
+
+
+def random_crops(p: StegaPreset, n: int) -> dict[str, float]:
+    """Worst bitwise accuracy of the preset's fingerprints under random-position crops."""
+    model, db = steganography_model(p), database(p)
+    real = evaluation.real_test_crops(p, n)
+    out = {}
+    for offsets in RANDOM_OFFSETS:
+        attack = Crop(offset_range=offsets)
+        out[f"random crop, {offsets[0]:g}-{offsets[1]:g} of the side cut"] = min(
+            evaluation.bitwise(model, attack(embed(model.encoder, real, bits), np.random.default_rng([p.seed, 7])), bits)
+            for bits in db.fingerprints.values())
+    return out
 
 
 def with_levers(p: StegaPreset, blur: float | None, crop: float | None, jpeg: int | None) -> StegaPreset:
@@ -96,7 +115,7 @@ def main() -> int:
     result = {"preset": args.preset, "config": p.stega.as_dict(), "base_val": steganography_model_base_val(p),
               "val": model.manifest.get("val", {}),
               "averaging_real": evaluation.data_secrecy(p.stega, n_estimate=1000, n_test=args.n)}
-    result |= sweeps(p, args.n)
+    result |= sweeps(p, args.n) | {"random_crops": random_crops(p, args.n)}
     text = json.dumps(result, indent=1, default=str)
     print(text)
     if args.out is not None:
