@@ -64,8 +64,9 @@ def straight_through_jpeg(images: torch.Tensor, quality: int) -> torch.Tensor:
 class TrainingPerturbation:
     """The random crop, blur, JPEG and noise the decoder reads stego images through in training, in
     that order, each switched on by its setting (see module): a crop of a side fraction uniform in
-    [``crop_min``, 1] (centred with ``crop_centre``, else at a random position), a blur of σ uniform in [0, ``blur_sigma``], JPEG (straight-through) at a
-    quality uniform in [``jpeg_min_quality``, 95], Gaussian noise of std uniform in [0, ``noise_std``]."""
+    [``crop_min``, 1] (centred with ``crop_centre``, else at a random position), a blur of σ
+    uniform in [0, ``blur_sigma``], JPEG (straight-through) at a quality uniform in
+    [``jpeg_min_quality``, 95], Gaussian noise of std uniform in [0, ``noise_std``]."""
 
     def __init__(self, blur_sigma: float, noise_std: float, seed: int, jpeg_min_quality: int = 0,
                  crop_min: float = 0.0, crop_centre: bool = False) -> None:

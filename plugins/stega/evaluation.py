@@ -170,10 +170,11 @@ def model_perturbation_curve(p: StegaPreset, family: str, make_attack: Callable[
 
 def secrecy(p: StegaPreset, n_estimate: int = 1000, n_test: int = 300, strengths: Sequence[float] = (1.0, 2.0, 4.0),
             families: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Per family (of ``families``, default every publisher): removal (subtract the mean-residual estimate from the GAN's samples) and forgery
-    (add it to real test crops) at each strength, as bitwise accuracy against the publisher's
-    fingerprint and the fraction attributed to it (match ≥ 0.75); also the oracle estimate on
-    fingerprinted real data, the mean of stego − clean over ``n_estimate`` crops."""
+    """Per family (of ``families``, default every publisher): removal (subtract the mean-residual
+    estimate from the GAN's samples) and forgery (add it to real test crops) at each strength, as
+    bitwise accuracy against the publisher's fingerprint and the fraction attributed to it (match
+    ≥ 0.75); also the oracle estimate on fingerprinted real data, the mean of stego − clean over
+    ``n_estimate`` crops."""
     model, db = steganography_model(p), database(p)
     real = real_test_crops(p, n_test)
     estimate_crops = real_test_crops(p, n_estimate, "val")

@@ -9,18 +9,15 @@ Prints the model bars of ``model_bars.py`` (with the random-position crops).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from ganprint.atomic import write_text
-from ganprint.plugins.stega import evaluation
 from ganprint.plugins.stega.presets import ROBUST64_PLAIN, preset, refined, steganography_model
 
-from model_bars import random_crops, sweeps  # noqa: E402  (the script beside this one)
+from model_bars import bars, emit  # noqa: E402  (the script beside this one)
 
 
 def main() -> int:
@@ -41,14 +38,8 @@ def main() -> int:
                 stega_base=stage if args.final else ROBUST64_PLAIN)
     started = time.time()
     trained = steganography_model(p)
-    result = {"config": p.stega.as_dict(), "train_seconds": round(time.time() - started, 1),
-              "val": trained.manifest.get("val", {}),
-              "averaging_real": evaluation.data_secrecy(p.stega, n_estimate=1000, n_test=args.n)}
-    result |= sweeps(p, args.n) | {"random_crops": random_crops(p, args.n)}
-    text = json.dumps(result, indent=1, default=str)
-    print(text)
-    if args.out is not None:
-        write_text(args.out, text)
+    emit({"config": p.stega.as_dict(), "train_seconds": round(time.time() - started, 1),
+          "val": trained.manifest.get("val", {})} | bars(p, args.n), args.out)
     return 0
 
 

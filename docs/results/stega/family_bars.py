@@ -10,14 +10,14 @@ they are not.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 
-from ganprint.atomic import write_text
 from ganprint.plugins.stega import evaluation
 from ganprint.plugins.stega.presets import preset
+
+from model_bars import emit  # noqa: E402  (the script beside this one)
 
 
 def main() -> int:
@@ -29,12 +29,8 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(1)
     p = preset(args.preset)
-    result = {"preset": p.name, "table1": evaluation.table1(p, args.n, controls=(), families=[args.family]),
-              "secrecy": evaluation.secrecy(p, families=[args.family])}
-    text = json.dumps(result, indent=1, default=str)
-    print(text)
-    if args.out is not None:
-        write_text(args.out, text)
+    emit({"preset": p.name, "table1": evaluation.table1(p, args.n, controls=(), families=[args.family]),
+          "secrecy": evaluation.secrecy(p, families=[args.family])}, args.out)
     return 0
 
 

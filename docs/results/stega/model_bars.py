@@ -100,6 +100,20 @@ def steganography_model_base_val(p: StegaPreset) -> dict:
     return {} if p.stega_base is None else get_model(p.stega_base, train=False).manifest.get("val", {})
 
 
+def bars(p: StegaPreset, n: int) -> dict:
+    """The averaging attacks on real crops, the sweeps and the random-position crops of ``p``."""
+    return ({"averaging_real": evaluation.data_secrecy(p.stega, n_estimate=1000, n_test=n)} | sweeps(p, n)
+            | {"random_crops": random_crops(p, n)})
+
+
+def emit(result: dict, out: Path | None) -> None:
+    """Print ``result`` as JSON, and write it to ``out`` if given."""
+    text = json.dumps(result, indent=1, default=str)
+    print(text)
+    if out is not None:
+        write_text(out, text)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="robust64")
@@ -112,14 +126,8 @@ def main() -> int:
     torch.set_num_threads(1)
     p = with_levers(preset(args.preset), args.blur, args.crop_min, args.jpeg_min)
     model = steganography_model(p)
-    result = {"preset": args.preset, "config": p.stega.as_dict(), "base_val": steganography_model_base_val(p),
-              "val": model.manifest.get("val", {}),
-              "averaging_real": evaluation.data_secrecy(p.stega, n_estimate=1000, n_test=args.n)}
-    result |= sweeps(p, args.n) | {"random_crops": random_crops(p, args.n)}
-    text = json.dumps(result, indent=1, default=str)
-    print(text)
-    if args.out is not None:
-        write_text(args.out, text)
+    emit({"preset": args.preset, "config": p.stega.as_dict(), "base_val": steganography_model_base_val(p),
+          "val": model.manifest.get("val", {})} | bars(p, args.n), args.out)
     return 0
 
 
