@@ -16,20 +16,17 @@ driver's (:func:`resolve_dataset`); a dataset without a spec (built in memory) i
 """
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.connection
 import os
 import pickle
 import socket
-import threading
 from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from typing import Any, Callable, Iterator, Sequence
 
 from ganprint.benchmark.outcome import Outcome
+from ganprint.processes import spawn_pool
 from ganprint.dataset import Dataset
 
 WORKER_DEATHS_ALLOWED = 1  # a task in flight when a worker process dies is tried once more
@@ -247,22 +244,11 @@ def _as_sent(value: Any) -> Any:
 
 
 def _init_worker(threads: int) -> None:
-    """A worker process: no progress bars of its own, ``threads`` for every library, and an end of
-    its own when the process that started it ends: a pool whose driver was killed (SIGKILL, out of
-    memory) would otherwise wait for work, holding its memory, until the machine restarts."""
+    """A worker process: no progress bars of its own and ``threads`` for every library (it ends
+    with its driver: ``ganprint.processes``)."""
     os.environ["TQDM_DISABLE"] = "1"
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = str(threads)
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True,
-                         name="exit-with-parent").start()
-
-
-def _exit_with_parent(sentinel: int) -> None:
-    """Wait until the parent process has ended, then end this one at once."""
-    multiprocessing.connection.wait([sentinel])
-    os._exit(1)
 
 
 class ProcessExecutor(Executor):
@@ -283,8 +269,7 @@ class ProcessExecutor(Executor):
     def _new_pool(self) -> ProcessPoolExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=get_context("spawn"),
-                                         initializer=_init_worker, initargs=(self._threads,))
+        self._pool = spawn_pool(self.jobs, _init_worker, (self._threads,))
         return self._pool
 
     def run(self, tasks: Sequence[Task], context: RunContext) -> Iterator[tuple[Task, Outcome]]:

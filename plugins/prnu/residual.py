@@ -19,13 +19,13 @@ rounding. Timings: docs/results/prnu/README.md and docs/results/speed/README.md.
 from __future__ import annotations
 
 import functools
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 from ganprint.images import check_images
 from ganprint.noise_residual import wavelet_noise, wiener_noise
+from ganprint.processes import spawn_pool
 
 GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)  # ITU-R BT.601, as rgb2gray
 IMAGE_AXES = (-2, -1)
@@ -60,8 +60,8 @@ def dft_wiener(R: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=None)
 def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` processes, started once per size (spawned: no fork of a threaded parent)."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    """A pool of ``workers`` processes, started once per size (``ganprint.processes``)."""
+    return spawn_pool(workers)
 
 
 def residuals(

@@ -264,17 +264,18 @@ def train_generators(p: StegaPreset, families: Sequence[str], controls: Sequence
     The clean controls need no steganography model, so they start at once, beside the model's own
     training in this process (which takes one of the ``jobs`` places); the fingerprinted generators
     start when the model is ready, those with the most iterations first."""
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, wait
 
     from tqdm.auto import tqdm
+
+    from ganprint.processes import spawn_pool
 
     pending = [(family, False) for family in controls]
     if jobs <= 1:
         for family, fingerprinted in pending + [(family, True) for family in families]:
             _generator(p, family, fingerprinted, progress)
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool, \
+    with spawn_pool(jobs) as pool, \
             tqdm(total=len(pending) + len(families), desc="generators", unit="gan", disable=not progress) as bar:
         running: set = set()
 
