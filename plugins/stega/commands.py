@@ -116,6 +116,14 @@ def add_ship_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="default", help="zoo:stega preset")
 
 
+def _publishers(p: Any, families: list[str]) -> list[str]:
+    """``families``, each a publisher of preset ``p`` (else a usage error)."""
+    try:
+        return p.publishers(families)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+
+
 def _preset(name: str) -> Any:
     from ganprint.plugins.stega import pipeline
 
@@ -133,9 +141,7 @@ def run_build(args: argparse.Namespace) -> int:
 
     p = _preset(args.preset)
     families, controls = names(args.families) or list(p.families), names(args.controls)
-    unknown = [f for f in families + controls if f not in p.families]
-    if unknown:
-        raise UsageError(f"{', '.join(unknown)}: not a publisher of {p.name} (its publishers: {', '.join(p.families)})")
+    _publishers(p, families + controls)
     pipeline.train_generators(p, families, controls, jobs=args.jobs)
     for family in families:
         _, meta = pipeline.fingerprinted_generator(p, family)
@@ -219,10 +225,7 @@ def run_ats(args: argparse.Namespace) -> int:
     from ganprint.plugins.stega.weights import get_model
 
     p = _preset(args.preset)
-    controls = names(args.controls)
-    unknown = [f for f in controls if f not in p.families]
-    if unknown:
-        raise UsageError(f"{', '.join(unknown)}: not a publisher of {p.name} (its publishers: {', '.join(p.families)})")
+    controls = _publishers(p, names(args.controls))
     try:
         *bases, _ = pipeline.independent_configs(p, args.seed)
     except (ValueError, FileNotFoundError) as error:
@@ -266,8 +269,8 @@ def run_eval(args: argparse.Namespace) -> int:
     check_output_dir(args.out, files=("stega_report.json",))
     torch.set_num_threads(1)
     p = _preset(args.preset)
-    if args.sweep_family is not None and args.sweep_family not in p.families:
-        raise UsageError(f"--sweep-family {args.sweep_family!r} is not a publisher of {p.name}: {', '.join(p.families)}")
+    if args.sweep_family is not None:
+        _publishers(p, [args.sweep_family])
     report = reports.full_report(p, args.out, n=args.n, sweep_family=args.sweep_family)
     print("Table 1 (transfer and fidelity)\n" + _table(report["table1"]))
     table2 = report["table2"]

@@ -58,7 +58,7 @@ def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",), f
     model, db = steganography_model(p), database(p)
     real = real_test_crops(p, n)
     rows = []
-    for family in _publishers(p, families):
+    for family in p.publishers(families):
         bits = db.fingerprints[family]
         stego = embed(model.encoder, real, bits)
         generator, meta = fingerprinted_generator(p, family)
@@ -75,16 +75,6 @@ def table1(p: StegaPreset, n: int = 500, controls: Sequence[str] = ("dcgan",), f
                     "swd_fp_vs_clean": swd(samples, clean_samples)}
         rows.append(row)
     return rows
-
-
-def _publishers(p: StegaPreset, families: Sequence[str] | None) -> list[str]:
-    """``families`` (default: every publisher of ``p``), each checked to be one."""
-    if families is None:
-        return list(p.families)
-    unknown = [f for f in families if f not in p.families]
-    if unknown:
-        raise ValueError(f"{', '.join(unknown)}: not a publisher of {p.name} (its publishers: {', '.join(p.families)})")
-    return list(families)
 
 
 def recipe_trial(config: StegaConfig, family: str, iterations: int, base: StegaConfig | None = None, n: int = 500,
@@ -179,7 +169,7 @@ def secrecy(p: StegaPreset, n_estimate: int = 1000, n_test: int = 300, strengths
     real = real_test_crops(p, n_test)
     estimate_crops = real_test_crops(p, n_estimate, "val")
     rows = []
-    for family in _publishers(p, families):
+    for family in p.publishers(families):
         bits = db.fingerprints[family]
         generator, _ = fingerprinted_generator(p, family)
         estimate = estimate_fingerprint(gan_samples(generator, n_estimate, 4))

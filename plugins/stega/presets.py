@@ -5,6 +5,7 @@ the preset's own and an attacker's independently trained model (App. A.2).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from typing import Sequence
 
 import numpy as np
 
@@ -41,6 +42,17 @@ class StegaPreset:
         for family, adam in self.family_adam.items():
             if family not in self.families or not set(adam) <= {"lr", "betas"}:
                 raise ValueError(f"family_adam maps publishers of the preset to 'lr' and/or 'betas'; got {family}: {adam}")
+
+    def publishers(self, families: Sequence[str] | None = None) -> list[str]:
+        """``families`` (default: every publisher of the preset), each checked to be one of its
+        publishers (a ValueError naming those that are not)."""
+        if families is None:
+            return list(self.families)
+        unknown = [f for f in families if f not in self.families]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not a publisher of {self.name} (its publishers: "
+                             f"{', '.join(self.families)})")
+        return list(families)
 
     def iterations_of(self, family: str) -> int:
         return int(self.family_iterations.get(family, self.iterations))
