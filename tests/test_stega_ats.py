@@ -205,8 +205,8 @@ def test_every_stage_of_a_three_stage_recipe_is_re_seeded_for_the_attacker(tmp_p
 
     from ganprint.benchmark.cli import main
     from ganprint.cache import config_key
-    from ganprint.plugins.stega import pipeline, presets
-    from ganprint.plugins.stega.weights import MANIFEST, get_model, model_dir
+    from ganprint.plugins.stega import pipeline, presets, weights
+    from ganprint.plugins.stega.weights import MANIFEST, get_model, load_model, model_dir
 
     monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path / "cache"))
     torch.set_num_threads(1)
@@ -222,6 +222,10 @@ def test_every_stage_of_a_three_stage_recipe_is_re_seeded_for_the_attacker(tmp_p
     assert presets.recipe_chain(p) == publisher
     pipeline.steganography_model(p, progress=False)  # trains the whole chain, the root first
     assert all((model_dir(c) / MANIFEST).exists() for c in publisher)
+    loaded = []
+    monkeypatch.setattr(weights, "load_model", lambda folder: loaded.append(folder) or load_model(folder))
+    pipeline.steganography_model(p, progress=False)
+    assert loaded == [model_dir(p.stega)]  # a trained model is read alone, not its stages again
     chain = pipeline.independent_configs(p, 1)
     assert len(chain) == 3 and [c.seed for c in chain] == [1, 1, 1]
     assert chain[0].base == "" and [c.base for c in chain[1:]] == [config_key(c.as_dict()) for c in chain[:-1]]

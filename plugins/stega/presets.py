@@ -11,7 +11,7 @@ import numpy as np
 
 from ganprint.cache import config_key
 from ganprint.plugins.stega.config import StegaConfig
-from ganprint.plugins.stega.weights import StegaModel, get_model
+from ganprint.plugins.stega.weights import StegaModel, chain_model
 
 
 @dataclass(frozen=True)
@@ -185,8 +185,8 @@ ATTACKER_RECIPES = ("full", "base")
 
 
 def independent_model(p: StegaPreset, seed: int, recipe: str = "full", progress: bool = True) -> StegaModel:
-    """The attacker's model of :func:`independent_configs` (cached, or trained now, its bases
-    first); with ``recipe="base"`` the last base, at the preset's fidelity (see
+    """The attacker's model of :func:`independent_configs` (cached, or trained now, its untrained
+    stages first); with ``recipe="base"`` the last base, at the preset's fidelity (see
     :data:`ATTACKER_RECIPES`)."""
     from ganprint.plugins.stega.config import random_bits
     from ganprint.plugins.stega.train import calibrate_strength
@@ -194,16 +194,16 @@ def independent_model(p: StegaPreset, seed: int, recipe: str = "full", progress:
 
     if recipe not in ATTACKER_RECIPES:
         raise ValueError(f"recipe must be one of {ATTACKER_RECIPES}; got {recipe!r}")
-    *bases, config = independent_configs(p, seed)
-    for base in bases:
-        model = get_model(base, progress=progress)
-    if bases and recipe == "base":
+    chain = independent_configs(p, seed)
+    if len(chain) > 1 and recipe == "base":
+        base = chain[-2]
+        model = chain_model(chain[:-1], progress)
         if p.stega.psnr_target > 0:
-            _, val = real_crops(bases[-1])
-            bits = random_bits(len(val), bases[-1].n_bits, np.random.default_rng([seed, 2]))
+            _, val = real_crops(base)
+            bits = random_bits(len(val), base.n_bits, np.random.default_rng([seed, 2]))
             model.encoder.strength = calibrate_strength(model.encoder, val, bits, p.stega.psnr_target)
         return model
-    return get_model(config, progress=progress)
+    return chain_model(chain, progress)
 
 
 def preset(name: str) -> StegaPreset:
@@ -226,9 +226,6 @@ def recipe_chain(p: StegaPreset) -> list[StegaConfig]:
 
 
 def steganography_model(p: StegaPreset, progress: bool = True) -> StegaModel:
-    """The preset's trained encoder/decoder (shipped, cached, or trained now, each base of
-    :func:`recipe_chain` first)."""
-    *bases, config = recipe_chain(p)
-    for base in bases:
-        get_model(base, progress=progress)
-    return get_model(config, progress=progress)
+    """The preset's trained encoder/decoder (shipped, cached, or trained now, the untrained
+    stages of :func:`recipe_chain` first)."""
+    return chain_model(recipe_chain(p), progress)

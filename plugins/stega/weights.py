@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -68,6 +68,16 @@ def config_chain(config: StegaConfig, known: Mapping[str, StegaConfig] | None = 
                 raise ValueError(f"the manifest under {manifest.parent} holds the config of another model")
         chain.insert(0, base)
     return chain
+
+
+def chain_model(chain: Sequence[StegaConfig], progress: bool = True) -> StegaModel:
+    """The model of the last config of ``chain`` (:func:`config_chain`'s order); only if it is not
+    trained yet are the stages before it trained first, each that is not."""
+    if not (model_dir(chain[-1]) / MANIFEST).exists():
+        for config in chain[:-1]:
+            if not (model_dir(config) / MANIFEST).exists():
+                get_model(config, progress=progress)
+    return get_model(chain[-1], progress=progress)
 
 
 def save_model(folder: Path, model: StegaModel) -> None:
