@@ -132,3 +132,46 @@ def test_the_robust_candidate_is_the_default_recipe_plus_the_three_levers() -> N
     assert recipe_chain(robust) == [NOISY64_PLAIN, ROBUST64_PLAIN, ROBUST64]  # without any trained model
     assert robust.stega_base == ROBUST64_PLAIN and robust.stega == ROBUST64
     assert replace(robust, name="default", stega=NOISY64, stega_base=NOISY64_PLAIN, precision="bf16") == default
+
+
+def test_the_pool_head_is_off_by_default_keyed_when_on_and_checked():
+    from ganprint.plugins.stega.model import FingerprintDecoderNet
+
+    assert "decoder_head" not in StegaConfig().as_dict()
+    assert StegaConfig(decoder_head="pool").as_dict()["decoder_head"] == "pool"
+    with pytest.raises(ValueError, match="decoder_head"):
+        StegaConfig(decoder_head="flat")
+    with pytest.raises(ValueError, match="head"):
+        FingerprintDecoderNet(8, 16, 4, "flat")
+
+
+def test_the_pool_head_reads_the_feature_map_averaged_over_positions():
+    """The pool head's logits are its dense layers applied to the mean of the last feature map,
+    so they do not depend on where the features are: the same map with its positions permuted
+    gives the same logits, while the dense head's change."""
+    from ganprint.plugins.stega.model import FingerprintDecoderNet
+
+    torch.manual_seed(0)
+    features = torch.randn(2, 8, 4, 4)  # a 16 px decoder of width 4 ends at 8 channels of 4x4
+    permuted = features.flatten(2)[:, :, torch.randperm(16)].view(2, 8, 4, 4)
+    pool, dense = FingerprintDecoderNet(8, 16, 4, "pool"), FingerprintDecoderNet(8, 16, 4, "dense")
+    assert pool.dense[2].in_features == 8 and dense.dense[1].in_features == 8 * 16
+    mean = features.mean(dim=(2, 3))
+    by_hand = pool.dense[4](torch.relu(pool.dense[2](mean)))
+    torch.testing.assert_close(pool.dense(features), by_hand)
+    torch.testing.assert_close(pool.dense(permuted), by_hand)
+    assert not torch.allclose(dense.dense(features), dense.dense(permuted))
+    assert pool(torch.zeros(3, 3, 24, 24)).shape == (3, 8)  # any size: nothing is tied to positions
+
+
+def test_a_pool_head_model_trains_saves_and_loads(tmp_path):
+    from ganprint.plugins.stega.weights import StegaModel, load_model, save_model
+
+    config = TINY.__class__(**(TINY.as_dict() | {"decoder_head": "pool", "max_epochs": 1}))
+    images = _images(96, 32)
+    encoder, decoder, _, _ = train_stega(config, images[:64], images[64:], progress=False)
+    save_model(tmp_path, StegaModel(config, encoder, decoder, {}))
+    loaded = load_model(tmp_path)
+    assert loaded.config.decoder_head == "pool"
+    x = to_tensor(images[:4], torch.device("cpu"))
+    torch.testing.assert_close(loaded.decoder(x), decoder(x))

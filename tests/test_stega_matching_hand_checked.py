@@ -390,7 +390,8 @@ def test_the_decoder_is_chosen_by_size_by_preset_or_by_path_and_loaded_once(monk
     assert asked == [("path", Path("/models/mine"))]
 
 
-def test_the_saved_state_rebuilds_the_very_decoder(monkeypatch) -> None:
+@pytest.mark.parametrize("head", ["dense", "pool"])
+def test_the_saved_state_rebuilds_the_very_decoder(monkeypatch, head: str) -> None:
     from ganprint.plugins.stega.config import StegaConfig
     from ganprint.plugins.stega.model import FingerprintDecoderNet
     from ganprint.plugins.stega.weights import StegaModel
@@ -400,8 +401,8 @@ def test_the_saved_state_rebuilds_the_very_decoder(monkeypatch) -> None:
     empty._set_extra_state({})
     assert getattr(empty, "_loaded", None) is None
     torch.manual_seed(0)
-    config = StegaConfig(n_bits=4, image_size=8, width=2)
-    decoder = FingerprintDecoderNet(4, 8, 2)
+    config = StegaConfig(n_bits=4, image_size=8, width=2, decoder_head=head)
+    decoder = FingerprintDecoderNet(4, 8, 2, head)
     source = StegaAttributor()
     source._loaded = StegaModel(config, None, decoder, {})
     state = source._extra_state()

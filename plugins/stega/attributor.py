@@ -66,7 +66,7 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         from ganprint.training import device
 
         config = StegaConfig(**state["decoder_config"])
-        decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width)
+        decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width, config.decoder_head)
         decoder.load_state_dict(state["decoder_weights"])
         self._loaded = StegaModel(config, None, decoder.to(device()).eval(), {"source": "a saved attributor"})
 

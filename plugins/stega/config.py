@@ -14,6 +14,11 @@ import numpy as np
 DECODER_INITS = ("", "he")
 
 
+# how the decoder reads its last feature map (``model.FingerprintDecoderNet``'s head): "dense" flattened
+# (the paper's decoder), "pool" averaged over positions
+DECODER_HEADS = ("dense", "pool")
+
+
 # training-time JPEG draws its quality from [jpeg_min_quality, JPEG_MAX_QUALITY]
 JPEG_MAX_QUALITY = 95
 
@@ -51,10 +56,13 @@ class StegaConfig:
     crop_min: float = 0.0
     independence_weight: float = 0.0
     crop_centre: bool = False
+    decoder_head: str = "dense"
 
     def __post_init__(self) -> None:
         if self.decoder_init not in DECODER_INITS:
             raise ValueError(f"decoder_init must be one of {DECODER_INITS}; got {self.decoder_init!r}")
+        if self.decoder_head not in DECODER_HEADS:
+            raise ValueError(f"decoder_head must be one of {DECODER_HEADS}; got {self.decoder_head!r}")
         if self.jpeg_min_quality and not 1 <= self.jpeg_min_quality <= JPEG_MAX_QUALITY:
             raise ValueError(f"jpeg_min_quality must be 0 (off) or in 1..{JPEG_MAX_QUALITY}; got {self.jpeg_min_quality}")
         if self.crop_min and not 0 < self.crop_min < 1:
@@ -70,7 +78,8 @@ class StegaConfig:
         config = asdict(self)
         for name, off in (("base", ""), ("blur_sigma", 0.0), ("noise_std", 0.0), ("psnr_target", 0.0),
                           ("decoder_epochs", 0), ("attenuation", 0.0), ("decoder_init", ""), ("jpeg_min_quality", 0),
-                          ("crop_min", 0.0), ("independence_weight", 0.0), ("crop_centre", False)):
+                          ("crop_min", 0.0), ("independence_weight", 0.0), ("crop_centre", False),
+                          ("decoder_head", "dense")):
             if config[name] == off:
                 del config[name]
         return config

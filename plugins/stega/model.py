@@ -4,7 +4,11 @@ al. 2020), sized for small square images.
 Encoder: the fingerprint bits go through a fully connected layer, are reshaped to one channel at
 half the image side and upsampled to the image size, concatenated with the image, and a U-Net
 (Ronneberger et al. 2015) produces a residual; the stego image is the cover plus that residual.
-Decoder: strided 3×3 convolutions, two dense layers, one logit per bit.
+Decoder: strided 3×3 convolutions, two dense layers, one logit per bit; the dense layers read the
+flattened 4×4 feature map (each bit from fixed places), or, with the ``pool`` head (this
+project's, not the paper's), the feature map averaged over its positions, so a bit can be read
+from wherever it is (a fully convolutional decoder, for fingerprints that survive a crop at a
+random place: docs/results/stega).
 
 Images are tensors in [−1, 1] (``ganprint.training.to_tensor``).
 """
@@ -13,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from ganprint.plugins.stega.config import DECODER_HEADS
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -58,18 +64,25 @@ class FingerprintEncoder(nn.Module):
 
 
 class FingerprintDecoderNet(nn.Module):
-    """D(x) → bit logits: strided 3×3 convolutions down to 4×4, two dense layers."""
+    """D(x) → bit logits: strided 3×3 convolutions down to 4×4, two dense layers reading the 4×4
+    map flattened (``head="dense"``) or averaged over its positions (``head="pool"``)."""
 
-    def __init__(self, n_bits: int, image_size: int = 32, width: int = 16) -> None:
+    def __init__(self, n_bits: int, image_size: int = 32, width: int = 16, head: str = "dense") -> None:
         super().__init__()
+        if head not in DECODER_HEADS:
+            raise ValueError(f"head must be one of {DECODER_HEADS}; got {head!r}")
         layers: list[nn.Module] = [_conv(3, width, 2)]
         side, channels = image_size // 2, width
         while side > 4:
             layers += [_conv(channels, channels), _conv(channels, 2 * channels, 2)]
             side, channels = side // 2, 2 * channels
         self.features = nn.Sequential(*layers)
-        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(channels * side * side, 128),
-                                   nn.ReLU(inplace=True), nn.Linear(128, n_bits))
+        if head == "pool":
+            layers_in: list[nn.Module] = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+            inputs = channels
+        else:
+            layers_in, inputs = [nn.Flatten()], channels * side * side
+        self.dense = nn.Sequential(*layers_in, nn.Linear(inputs, 128), nn.ReLU(inplace=True), nn.Linear(128, n_bits))
 
     def he_init(self) -> None:
         """Redraw the convolutions from He et al.'s (2015) normal for ReLU layers, biases zero."""

@@ -132,7 +132,7 @@ def train_stega(config: StegaConfig, train_images: np.ndarray, val_images: np.nd
     mode), the history and val metrics."""
     seed_everything(config.seed)  # the initial weights, else they depend on what the process ran before
     encoder = FingerprintEncoder(config.n_bits, config.image_size, config.width)
-    decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width)
+    decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width, config.decoder_head)
     if config.decoder_init == "he":
         decoder.he_init()
     schedule = LambdaSchedule(config.accept_acc, config.lambda_final, config.ramp_steps)

@@ -21,7 +21,7 @@ from ganprint.cache import cache_dir, config_key
 from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
 from ganprint.plugins.stega.config import StegaConfig
 from ganprint.plugins.stega.train import train_stega
-from ganprint.training import file_sha256, load_weights, save_weights
+from ganprint.training import load_weights, save_weights
 
 SHIPPED = Path(__file__).with_name("weights")
 MANIFEST = "manifest.json"
@@ -94,7 +94,7 @@ def load_model(folder: Path) -> StegaModel:
     manifest = json.loads((Path(folder) / MANIFEST).read_text())
     config = StegaConfig(**manifest["config"])
     encoder = FingerprintEncoder(config.n_bits, config.image_size, config.width)
-    decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width)
+    decoder = FingerprintDecoderNet(config.n_bits, config.image_size, config.width, config.decoder_head)
     for name, module in (("encoder", encoder), ("decoder", decoder)):
         load_weights(Path(folder) / f"{name}.safetensors", module, manifest["sha256"][name])
         module.eval()

@@ -5,11 +5,12 @@ ranges of fingerprinted real test crops (Yu et al. 2021 §4.6, Fig. 3 "Data": th
 what a GAN trained on them can carry). The model is trained (and cached) if it is not.
 
     python docs/results/stega/model_bars.py --preset robust64 [--n 300] [--out FILE.json] \
-        [--blur SIGMA] [--crop-min FRACTION] [--jpeg-min QUALITY]
+        [--blur SIGMA] [--crop-min FRACTION] [--jpeg-min QUALITY] [--head pool]
 
-The lever flags replace the preset's training-time blur, crop and JPEG (0: off) in both of its
-models (the fine-tune's base and the fine-tune), so variants of a candidate are measured without a
-preset of their own.
+The lever flags replace the preset's training-time blur, crop and JPEG (0: off) and its decoder's
+head in both of its models (the fine-tune's base and the fine-tune), so variants of a candidate are
+measured without a preset of their own. A head other than the base's own needs a base trained from
+scratch (``--preset default``).
 
 Each fingerprint of the preset's publishers is embedded in the same ``n`` real test crops; the
 sweeps use the attacks plugin's JPEG and crop at the strengths of ``bench stega eval``, and the
@@ -31,7 +32,7 @@ from ganprint.atomic import write_text
 from ganprint.cache import config_key
 from ganprint.plugins.attacks.crop import Crop
 from ganprint.plugins.stega import evaluation
-from ganprint.plugins.stega.config import psnr
+from ganprint.plugins.stega.config import DECODER_HEADS, psnr
 from ganprint.plugins.stega.presets import StegaPreset, preset, steganography_model
 from ganprint.plugins.stega.publishers import database
 from ganprint.plugins.stega.report import image_sweep_strengths
@@ -58,9 +59,11 @@ def random_crops(p: StegaPreset, n: int) -> dict[str, float]:
     return out
 
 
-def with_levers(p: StegaPreset, blur: float | None, crop: float | None, jpeg: int | None) -> StegaPreset:
+def with_levers(p: StegaPreset, blur: float | None, crop: float | None, jpeg: int | None,
+                head: str | None = None) -> StegaPreset:
     """``p`` with the given levers (None: the preset's) in its base and its fine-tuned model."""
-    levers = {k: v for k, v in (("blur_sigma", blur), ("crop_min", crop), ("jpeg_min_quality", jpeg)) if v is not None}
+    levers = {k: v for k, v in (("blur_sigma", blur), ("crop_min", crop), ("jpeg_min_quality", jpeg),
+                                ("decoder_head", head)) if v is not None}
     if not levers:
         return p
     if p.stega_base is None:
@@ -122,9 +125,10 @@ def main() -> int:
     parser.add_argument("--blur", type=float, default=None, help="training-time blur sigma (0: off)")
     parser.add_argument("--crop-min", type=float, default=None, help="training-time crop fraction (0: off)")
     parser.add_argument("--jpeg-min", type=int, default=None, help="training-time JPEG minimum quality (0: off)")
+    parser.add_argument("--head", choices=DECODER_HEADS, default=None, help="the decoder's head")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    p = with_levers(preset(args.preset), args.blur, args.crop_min, args.jpeg_min)
+    p = with_levers(preset(args.preset), args.blur, args.crop_min, args.jpeg_min, args.head)
     model = steganography_model(p)
     emit({"preset": args.preset, "config": p.stega.as_dict(), "base_val": steganography_model_base_val(p),
           "val": model.manifest.get("val", {})} | bars(p, args.n), args.out)
