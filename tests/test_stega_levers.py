@@ -134,6 +134,26 @@ def test_the_robust_candidate_is_the_default_recipe_plus_the_three_levers() -> N
     assert replace(robust, name="default", stega=NOISY64, stega_base=NOISY64_PLAIN, precision="bf16") == default
 
 
+def test_the_pool_candidate_is_robust64_with_the_pool_head_trained_from_scratch() -> None:
+    """``pool64`` is robust64's levers and fine-tune on a pool-head model trained from scratch (the
+    dense head's stage-1 weights do not fit it), with robust64's publishers and GAN settings."""
+    from dataclasses import replace
+
+    from ganprint.cache import config_key
+    from ganprint.plugins.stega.presets import (NOISY64_PLAIN, POOL64, POOL64_PLAIN, PRESETS, ROBUST64,
+                                                ROBUST64_PLAIN, recipe_chain)
+
+    assert POOL64_PLAIN.base == "" and POOL64_PLAIN.decoder_head == "pool"
+    assert replace(POOL64_PLAIN, decoder_head="dense", max_epochs=ROBUST64_PLAIN.max_epochs,
+                   base=ROBUST64_PLAIN.base) == ROBUST64_PLAIN
+    assert replace(NOISY64_PLAIN, decoder_head="pool", blur_sigma=2.0, crop_min=0.9, max_epochs=32) == POOL64_PLAIN
+    assert POOL64.base == config_key(POOL64_PLAIN.as_dict())
+    assert replace(POOL64, base=ROBUST64.base, decoder_head="dense") == ROBUST64
+    pool, robust = PRESETS["pool64"], PRESETS["robust64"]
+    assert recipe_chain(pool) == [POOL64_PLAIN, POOL64]
+    assert replace(pool, name="robust64", stega=ROBUST64, stega_base=ROBUST64_PLAIN) == robust
+
+
 def test_the_pool_head_is_off_by_default_keyed_when_on_and_checked():
     from ganprint.plugins.stega.model import FingerprintDecoderNet
 
