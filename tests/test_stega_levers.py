@@ -195,3 +195,18 @@ def test_a_pool_head_model_trains_saves_and_loads(tmp_path):
     assert loaded.config.decoder_head == "pool"
     x = to_tensor(images[:4], torch.device("cpu"))
     torch.testing.assert_close(loaded.decoder(x), decoder(x))
+
+
+def test_a_pool_head_model_is_not_fine_tuned_from_a_dense_head_base(tmp_path, monkeypatch):
+    """The dense head's weights do not fit the pool head's: a clear ValueError before any
+    training, not torch's key error from deep inside it."""
+    from ganprint.cache import config_key
+    from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
+    from ganprint.plugins.stega.weights import StegaModel, get_model, model_dir, save_model
+
+    monkeypatch.setenv("GANPRINT_CACHE", str(tmp_path))
+    base = TINY
+    save_model(model_dir(base), StegaModel(base, FingerprintEncoder(8, 32, 8), FingerprintDecoderNet(8, 32, 8), {}))
+    with pytest.raises(ValueError, match="decoder head cannot be fine-tuned"):
+        get_model(TINY.__class__(**(TINY.as_dict() | {"decoder_head": "pool", "base": config_key(base.as_dict())})),
+                  progress=False)

@@ -122,6 +122,10 @@ def get_model(config: StegaConfig | None = None, *, train: bool = True, progress
     init = None
     if config.base:
         base_model = load_model(_key_dir(config.base))
+        if base_model.config.decoder_head != config.decoder_head:
+            raise ValueError(f"a model with the {config.decoder_head!r} decoder head cannot be fine-tuned from "
+                             f"{config.base}, whose decoder has the {base_model.config.decoder_head!r} head (its "
+                             "weights do not fit): train it from scratch (an empty base)")
         init = (base_model.encoder, base_model.decoder)
     train_images, val_images = real_crops(config)
     started = time.time()
