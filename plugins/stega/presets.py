@@ -80,6 +80,12 @@ def refined(base: StegaConfig, **changes) -> StegaConfig:
     return replace(base, base=config_key(base.as_dict()), **changes)
 
 
+def fine_tuned(base: StegaConfig) -> StegaConfig:
+    """The default recipe's fine-tune of ``base`` (see below): 16 epochs at λ 100, the residual
+    strength calibrated to 35.5 dB, then 8 epochs of the decoder alone at 30-100% strength."""
+    return refined(base, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8, attenuation=0.3)
+
+
 # The default recipe: Yu 2021's objective with noise between encoder and decoder in training
 # (StegaStamp's augmentation, not the paper's), which makes the fingerprint survive GAN training,
 # then a fine-tune at a higher λ for fidelity whose residual strength is calibrated to 35.5 dB on
@@ -90,7 +96,7 @@ def refined(base: StegaConfig, **changes) -> StegaConfig:
 NOISY_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=16, noise_std=0.2, lambda_final=45.0)
 
 
-NOISY = refined(NOISY_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8, attenuation=0.3)
+NOISY = fine_tuned(NOISY_PLAIN)
 
 
 # the same recipe at 64x64, the ``default`` preset's model; its seven-layer decoder needs He's
@@ -98,8 +104,7 @@ NOISY = refined(NOISY_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5
 NOISY64_PLAIN = replace(NOISY_PLAIN, image_size=64, decoder_init="he")
 
 
-NOISY64 = refined(NOISY64_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8,
-                  attenuation=0.3)
+NOISY64 = fine_tuned(NOISY64_PLAIN)
 
 
 # the 64 px recipe with the decoder reading stego images through a Gaussian blur of σ ≤ 2 (a
@@ -112,8 +117,7 @@ NOISY64 = refined(NOISY64_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=
 ROBUST64_PLAIN = refined(NOISY64_PLAIN, max_epochs=8, blur_sigma=2.0, crop_min=0.9)
 
 
-ROBUST64 = refined(ROBUST64_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8,
-                   attenuation=0.3)
+ROBUST64 = fine_tuned(ROBUST64_PLAIN)
 
 
 # robust64's levers with a decoder that averages its last feature map over positions
@@ -123,8 +127,7 @@ ROBUST64 = refined(ROBUST64_PLAIN, max_epochs=16, lambda_final=100.0, psnr_targe
 POOL64_PLAIN = replace(NOISY64_PLAIN, decoder_head="pool", blur_sigma=2.0, crop_min=0.9, max_epochs=32)
 
 
-POOL64 = refined(POOL64_PLAIN, max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8,
-                 attenuation=0.3)
+POOL64 = fine_tuned(POOL64_PLAIN)
 
 
 PAPER_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=8)
@@ -149,16 +152,16 @@ PRESETS = {
     "robust64": StegaPreset("robust64", ROBUST64, families=("sngan", "cramergan", "dcgan"), iterations=4000,
                             family_iterations={"cramergan": 8000, "sngan": 6000}, stega_base=ROBUST64_PLAIN,
                             family_adam={"sngan": {"lr": (1e-4, 4e-4), "betas": (0.0, 0.9)}}),
-    # robust64 with the position-free decoder head (issue #34): not shipped
-    "pool64": StegaPreset("pool64", POOL64, families=("sngan", "cramergan", "dcgan"), iterations=4000,
-                          family_iterations={"cramergan": 8000, "sngan": 6000}, stega_base=POOL64_PLAIN,
-                          family_adam={"sngan": {"lr": (1e-4, 4e-4), "betas": (0.0, 0.9)}}),
     # the first default: the paper's objective alone (its generators are not shipped)
     "paper": StegaPreset("paper", PAPER_PLAIN, iterations=2000, family_iterations={"sngan": 1000, "mmdgan": 1200}),
     # the paper-objective model fine-tuned with the secrecy term: a content-dependent fingerprint
     "secret": StegaPreset("secret", refined(PAPER_PLAIN, secrecy_weight=1.0, max_epochs=4), families=("dcgan",),
                           iterations=1000, stega_base=PAPER_PLAIN),
 }
+
+
+# robust64's publishers and GANs on the position-free decoder head's model (issue #34): not shipped
+PRESETS["pool64"] = replace(PRESETS["robust64"], name="pool64", stega=POOL64, stega_base=POOL64_PLAIN)
 
 
 # the presets whose models and generators ship in the package, the default first

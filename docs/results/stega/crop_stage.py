@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from ganprint.plugins.stega.config import DECODER_HEADS
-from ganprint.plugins.stega.presets import NOISY64_PLAIN, ROBUST64_PLAIN, preset, refined
+from ganprint.plugins.stega.presets import NOISY64_PLAIN, ROBUST64_PLAIN, fine_tuned, preset, refined
 from ganprint.plugins.stega.weights import chain_model
 
 from model_bars import bars, emit  # noqa: E402  (the script beside this one)
@@ -51,8 +51,7 @@ def main() -> int:
         chain.append(refined(start, max_epochs=args.epochs, crop_min=args.crop_min, crop_centre=args.centre,
                              lambda_final=args.lambda_final))
     if args.final or args.crop_min is None:
-        chain.append(refined(chain[-1], max_epochs=16, lambda_final=100.0, psnr_target=35.5, decoder_epochs=8,
-                             attenuation=0.3))
+        chain.append(fine_tuned(chain[-1]))
     p = replace(preset("robust64"), name="crop-stage", stega=chain[-1], stega_base=chain[-2])
     started = time.time()
     trained = chain_model(chain)
