@@ -4,7 +4,7 @@ GAN is trained: fidelity, the averaging attacks on fingerprinted real crops
 ranges of fingerprinted real test crops (Yu et al. 2021 §4.6, Fig. 3 "Data": the upper bound of
 what a GAN trained on them can carry). The model is trained (and cached) if it is not.
 
-    python docs/results/stega/model_bars.py --preset robust64 [--n 300] [--out FILE.json] \
+    python docs/results/stega/model_bars.py --preset default [--n 300] [--out FILE.json] \
         [--blur SIGMA] [--crop-min FRACTION] [--jpeg-min QUALITY] [--head pool]
 
 The lever flags replace the preset's training-time blur, crop and JPEG (0: off) and its decoder's
@@ -37,6 +37,7 @@ from ganprint.plugins.stega.presets import StegaPreset, preset, steganography_mo
 from ganprint.plugins.stega.publishers import database
 from ganprint.plugins.stega.report import image_sweep_strengths
 from ganprint.plugins.stega.train import embed
+from ganprint.plugins.stega.weights import StegaModel
 from ganprint.registry import load_registry
 from ganprint.sweep import working_range
 
@@ -46,9 +47,10 @@ SWEEPS = ("jpeg", "crop")
 RANDOM_OFFSETS = ((0.05, 0.20), (0.20, 0.33))
 
 
-def random_crops(p: StegaPreset, n: int) -> dict[str, float]:
-    """Worst bitwise accuracy of the preset's fingerprints under random-position crops."""
-    model, db = steganography_model(p), database(p)
+def random_crops(p: StegaPreset, n: int, model: StegaModel | None = None) -> dict[str, float]:
+    """Worst bitwise accuracy of the preset's fingerprints under random-position crops (with
+    ``model`` in place of the preset's own if given)."""
+    model, db = model or steganography_model(p), database(p)
     real = evaluation.real_test_crops(p, n)
     out = {}
     for offsets in RANDOM_OFFSETS:
@@ -73,9 +75,10 @@ def with_levers(p: StegaPreset, blur: float | None, crop: float | None, jpeg: in
     return replace(p, stega=model, stega_base=base)
 
 
-def sweeps(p: StegaPreset, n: int) -> dict[str, dict]:
-    """Bitwise accuracy of fingerprinted real test crops under each attack of :data:`SWEEPS`."""
-    model, db = steganography_model(p), database(p)
+def sweeps(p: StegaPreset, n: int, model: StegaModel | None = None) -> dict[str, dict]:
+    """Bitwise accuracy of fingerprinted real test crops under each attack of :data:`SWEEPS` (with
+    ``model`` in place of the preset's own if given)."""
+    model, db = model or steganography_model(p), database(p)
     real = evaluation.real_test_crops(p, n)
     stego = {family: embed(model.encoder, real, db.fingerprints[family]) for family in p.families}
     factories = {attack: spec.factory for attack, spec in load_registry().attacks.items()}
@@ -119,7 +122,7 @@ def emit(result: dict, out: Path | None) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="robust64")
+    parser.add_argument("--preset", default="default")
     parser.add_argument("--n", type=int, default=300, help="real test crops (and fingerprinted copies per publisher)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     parser.add_argument("--blur", type=float, default=None, help="training-time blur sigma (0: off)")
