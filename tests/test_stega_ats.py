@@ -193,7 +193,7 @@ def test_a_shorter_clean_control_continues_into_the_longer_one_and_never_passes_
 
 
 def test_every_stage_of_a_three_stage_recipe_is_re_seeded_for_the_attacker(tmp_path, monkeypatch, capsys) -> None:
-    """A preset whose base is itself fine-tuned (robust64's shape, in smoke size): its model trains
+    """A preset whose base is itself fine-tuned (the default's shape, in smoke size): its model trains
     through the whole chain; the attacker's chain has one stage per stage of the publisher's,
     each from the attacker's seed and each fine-tuned from the attacker's stage before, so none
     starts from the publisher's weights; the ATS command trains all three and reports their

@@ -114,9 +114,10 @@ def test_the_independence_penalty_changes_training_and_lowers_the_share():
     assert shares[50.0] < shares[0.0]
 
 
-def test_the_robust_candidate_is_the_default_recipe_plus_the_three_levers() -> None:
-    """``robust64`` adapts the default's stage-1 model to a blur and a crop between encoder and
-    decoder, then fine-tunes it as the default's is, and trains its GANs in float32."""
+def test_the_default_is_the_noisy64_recipe_plus_the_blur_and_the_crop() -> None:
+    """The default (``robust64`` until 2026-12-07) adapts noisy64's stage-1 model to a blur and a
+    crop between encoder and decoder, then fine-tunes it as noisy64's is; the two presets differ in
+    their steganography model only."""
     from dataclasses import replace
 
     from ganprint.cache import config_key
@@ -128,15 +129,17 @@ def test_the_robust_candidate_is_the_default_recipe_plus_the_three_levers() -> N
     assert replace(ROBUST64_PLAIN, base="", max_epochs=NOISY64_PLAIN.max_epochs, **levers_off) == NOISY64_PLAIN
     assert ROBUST64.base == config_key(ROBUST64_PLAIN.as_dict())
     assert replace(ROBUST64, base=NOISY64.base, **levers_off) == NOISY64
-    robust, default = PRESETS["robust64"], PRESETS["default"]
-    assert recipe_chain(robust) == [NOISY64_PLAIN, ROBUST64_PLAIN, ROBUST64]  # without any trained model
-    assert robust.stega_base == ROBUST64_PLAIN and robust.stega == ROBUST64
-    assert replace(robust, name="default", stega=NOISY64, stega_base=NOISY64_PLAIN, precision="bf16") == default
+    default, noisy = PRESETS["default"], PRESETS["noisy64"]
+    assert recipe_chain(default) == [NOISY64_PLAIN, ROBUST64_PLAIN, ROBUST64]  # without any trained model
+    assert default.stega_base == ROBUST64_PLAIN and default.stega == ROBUST64
+    assert replace(default, name="noisy64", stega=NOISY64, stega_base=NOISY64_PLAIN) == noisy
+    assert recipe_chain(noisy) == [NOISY64_PLAIN, NOISY64]
+    assert "robust64" not in PRESETS
 
 
-def test_the_pool_candidate_is_robust64_with_the_pool_head_trained_from_scratch() -> None:
-    """``pool64`` is robust64's levers and fine-tune on a pool-head model trained from scratch (the
-    dense head's stage-1 weights do not fit it), with robust64's publishers and GAN settings."""
+def test_the_pool_candidate_is_the_default_with_the_pool_head_trained_from_scratch() -> None:
+    """``pool64`` is the default's levers and fine-tune on a pool-head model trained from scratch
+    (the dense head's stage-1 weights do not fit it), with the default's publishers and GAN settings."""
     from dataclasses import replace
 
     from ganprint.cache import config_key
@@ -149,9 +152,9 @@ def test_the_pool_candidate_is_robust64_with_the_pool_head_trained_from_scratch(
     assert replace(NOISY64_PLAIN, decoder_head="pool", blur_sigma=2.0, crop_min=0.9, max_epochs=32) == POOL64_PLAIN
     assert POOL64.base == config_key(POOL64_PLAIN.as_dict())
     assert replace(POOL64, base=ROBUST64.base, decoder_head="dense") == ROBUST64
-    pool, robust = PRESETS["pool64"], PRESETS["robust64"]
+    pool, default = PRESETS["pool64"], PRESETS["default"]
     assert recipe_chain(pool) == [POOL64_PLAIN, POOL64]
-    assert replace(pool, name="robust64", stega=ROBUST64, stega_base=ROBUST64_PLAIN) == robust
+    assert replace(pool, name="default", stega=ROBUST64, stega_base=ROBUST64_PLAIN) == default
 
 
 def test_the_pool_head_is_off_by_default_keyed_when_on_and_checked():

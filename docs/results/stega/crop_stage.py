@@ -1,11 +1,11 @@
-"""A crop stage for the 64 px recipe (issue #34): robust64's stage-1 model (``ROBUST64_PLAIN``,
+"""A crop stage for the 64 px recipe (issue #34): the default's stage-1 model (``ROBUST64_PLAIN``,
 blur σ ≤ 2 and a random crop to 90%) adapted for a few epochs at a low λ to a training-time crop of
 side fraction in [``--crop-min``, 1], centred (``--centre``, Yu 2021 §4.6's centre cropping, the
 attack of the sweep) or at a random position, then (``--final``) the default's fine-tune on top;
 without ``--crop-min``, the fine-tune alone on the start.
 Prints the model bars of ``model_bars.py`` (with the random-position crops).
 
-With ``--head pool`` the stage adapts instead a model of robust64's stage-1 levers (blur σ ≤ 2, a
+With ``--head pool`` the stage adapts instead a model of the default's stage-1 levers (blur σ ≤ 2, a
 random crop to 90%) trained from scratch with the decoder head that averages over positions
 (``decoder_head="pool"``, for ``--start-epochs``; the dense head's weights do not fit it).
 
@@ -52,7 +52,7 @@ def main() -> int:
                              lambda_final=args.lambda_final))
     if args.final or args.crop_min is None:
         chain.append(fine_tuned(chain[-1]))
-    p = replace(preset("robust64"), name="crop-stage", stega=chain[-1], stega_base=chain[-2])
+    p = replace(preset("default"), name="crop-stage", stega=chain[-1], stega_base=chain[-2])
     started = time.time()
     trained = chain_model(chain)
     emit({"config": p.stega.as_dict(), "train_seconds": round(time.time() - started, 1),

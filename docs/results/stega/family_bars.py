@@ -5,7 +5,7 @@ real crops, their PSNR; ``evaluation.table1``) and the averaging attacks from th
 for every publisher. The preset's model and the family's generator are trained (and cached) if
 they are not.
 
-    python docs/results/stega/family_bars.py --preset robust64 --family dcgan [--n 500] [--out FILE.json]
+    python docs/results/stega/family_bars.py --preset default --family dcgan [--n 500] [--out FILE.json]
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from model_bars import emit  # noqa: E402  (the script beside this one)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="robust64")
+    parser.add_argument("--preset", default="default")
     parser.add_argument("--family", required=True, help="one publisher of the preset")
     parser.add_argument("--n", type=int, default=500, help="images per source of Table 1")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
