@@ -110,7 +110,7 @@ NOISY64 = fine_tuned(NOISY64_PLAIN)
 # the 64 px recipe with the decoder reading stego images through a Gaussian blur of σ ≤ 2 (a
 # lower-frequency, less image-independent fingerprint) and a random crop to 90-100% of the side
 # resized back (issue #34). From scratch with blur, crop to 67% and JPEG 50 the decoder stays at
-# chance, and the default's stage-1 model adapted to them collapses, as it does with the crop to
+# chance, and noisy64's stage-1 model adapted to them collapses, as it does with the crop to
 # 67% alone (docs/results/stega); so noisy64's stage-1 model is adapted to the milder pair for 8
 # epochs at its λ, then fine-tuned as noisy64's is. The ``default`` preset's model: it resists the
 # averaging attacks and JPEG to quality 30, which noisy64's does not, at the cost of the bits a GAN
