@@ -115,9 +115,8 @@ def test_the_independence_penalty_changes_training_and_lowers_the_share():
 
 
 def test_the_default_is_the_noisy64_recipe_plus_the_blur_and_the_crop() -> None:
-    """The default (``robust64`` until 2026-12-07) adapts noisy64's stage-1 model to a blur and a
-    crop between encoder and decoder, then fine-tunes it as noisy64's is; the two presets differ in
-    their steganography model only."""
+    """The default adapts noisy64's stage-1 model to a blur and a crop between encoder and decoder,
+    then fine-tunes it as noisy64's is; the two presets differ in their steganography model only."""
     from dataclasses import replace
 
     from ganprint.cache import config_key

@@ -99,8 +99,8 @@ NOISY_PLAIN = StegaConfig(secrecy_weight=0.0, max_epochs=16, noise_std=0.2, lamb
 NOISY = fine_tuned(NOISY_PLAIN)
 
 
-# the same recipe at 64x64, the ``noisy64`` preset's model (the default until 2026-12-07, and the
-# first stage of today's); its seven-layer decoder needs He's initialisation to leave chance
+# the same recipe at 64x64, the ``noisy64`` preset's model (its first stage is also the default's);
+# its seven-layer decoder needs He's initialisation to leave chance
 NOISY64_PLAIN = replace(NOISY_PLAIN, image_size=64, decoder_init="he")
 
 
@@ -113,8 +113,8 @@ NOISY64 = fine_tuned(NOISY64_PLAIN)
 # chance, and noisy64's stage-1 model adapted to them collapses, as it does with the crop to
 # 67% alone (docs/results/stega); so noisy64's stage-1 model is adapted to the milder pair for 8
 # epochs at its λ, then fine-tuned as noisy64's is. The ``default`` preset's model: it resists the
-# averaging attacks and JPEG to quality 30, which noisy64's does not, at the cost of the bits a GAN
-# with a gradient-penalty critic carries (cramergan 0.92 against 0.98; issue #34, docs/results/stega)
+# averaging attacks and JPEG, which noisy64's does not, and a GAN with a gradient-penalty critic
+# carries less of it (the trade-off of issue #34: docs/results/stega)
 ROBUST64_PLAIN = refined(NOISY64_PLAIN, max_epochs=8, blur_sigma=2.0, crop_min=0.9)
 
 
@@ -123,8 +123,8 @@ ROBUST64 = fine_tuned(ROBUST64_PLAIN)
 
 # the default's levers with a decoder that averages its last feature map over positions
 # (``decoder_head="pool"``), which cannot start from noisy64's dense-head stage-1 model: trained
-# from scratch through the blur and the 90% crop, it passes the acceptance accuracy after about 23
-# epochs (the dense head passes it in 4 without them), then fine-tuned as noisy64's is
+# from scratch through the blur and the 90% crop, for twice noisy64's epochs as it learns slowly
+# through them (docs/results/stega), then fine-tuned as noisy64's is
 POOL64_PLAIN = replace(NOISY64_PLAIN, decoder_head="pool", blur_sigma=2.0, crop_min=0.9, max_epochs=32)
 
 
@@ -138,10 +138,9 @@ PRESETS = {
     "smoke": StegaPreset("smoke", StegaConfig(n_bits=8, width=8, n_train=64, n_val=32, max_epochs=1, ramp_steps=2,
                                               secrecy_group=8),
                          iterations=3, width=8, n_train=64, samples=(12, 6, 6), real=(12, 6, 6)),
-    # 64x64, the robust recipe (ROBUST64 above; the ``robust64`` candidate until 2026-12-07), the GANs
-    # trained in bfloat16; cramergan trains 8000 iterations, and sngan with the two time-scale rule
-    # (with the family's Adam settings its spectrally normalised critic stalls and the generator
-    # collapses)
+    # 64x64, the blur-and-crop recipe (ROBUST64 above), the GANs trained in bfloat16; cramergan
+    # trains 8000 iterations, and sngan with the two time-scale rule (with the family's Adam
+    # settings its spectrally normalised critic stalls and the generator collapses)
     "default": StegaPreset("default", ROBUST64, families=("sngan", "cramergan", "dcgan"), iterations=4000,
                            family_iterations={"cramergan": 8000, "sngan": 6000}, stega_base=ROBUST64_PLAIN,
                            precision="bf16", family_adam={"sngan": {"lr": (1e-4, 4e-4), "betas": (0.0, 0.9)}}),
@@ -157,9 +156,9 @@ PRESETS = {
 }
 
 
-# the default until 2026-12-07: the default's publishers and GANs on the recipe without the blur
-# and the crop, whose fingerprint every family carries (cramergan 0.98) and whose fingerprint the
-# averaging attacks forge and JPEG 90 erases (docs/results/stega); not shipped
+# the default's publishers and GANs on the recipe without the blur and the crop: every family
+# carries its fingerprint, which the averaging attacks forge and JPEG erases (docs/results/stega);
+# not shipped
 PRESETS["noisy64"] = replace(PRESETS["default"], name="noisy64", stega=NOISY64, stega_base=NOISY64_PLAIN)
 
 
