@@ -27,7 +27,7 @@ TINY = StegaConfig(n_bits=8, width=8, n_train=96, n_val=32, batch_size=32, max_e
 def tiny_model(tmp_path_factory):
     """A tiny model trained for a few steps on random images, saved and loaded back."""
     from ganprint.plugins.stega.train import train_stega
-    from ganprint.plugins.stega.weights import StegaModel, load_model, save_model
+    from ganprint.plugins.stega.weights import StegaModel, save_model
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (TINY.n_train + TINY.n_val, 32, 32, 3), dtype=np.uint8)
@@ -213,10 +213,11 @@ def test_a_changed_weight_file_is_refused(tiny_model, tmp_path):
 
 
 class ParityAttributor(StegaAttributor):
-    """The attributor with a stand-in decoder: bit k is the parity of pixel k's red value."""
+    """The attributor with a stand-in decoder: bit k is the parity of pixel k's red value (logit
+    +1 for odd, -1 for even)."""
 
-    def decode(self, X: np.ndarray) -> np.ndarray:
-        return (X[:, 0, :8, 0] % 2).astype(np.uint8)
+    def decode_logits(self, X: np.ndarray) -> np.ndarray:
+        return (X[:, 0, :8, 0] % 2).astype(np.float64) * 2 - 1
 
 
 def _carrying(bits: np.ndarray, n: int, rng: np.random.Generator, flips: int = 0) -> np.ndarray:

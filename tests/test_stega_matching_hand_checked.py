@@ -17,7 +17,10 @@ The rules pinned here:
 - ``fit``: per-bit frequencies (count + 1) / (n + 2), clipped to [0.01, 0.99]; the fingerprint
   bit is 1 when that frequency is strictly above one half (a 50/50 bit reads 0);
 - ``predict`` ties go to the first class (``real`` first, then alphabetical); ``score`` is the
-  best match over generated sources only; ``confidence`` is the match with the *predicted* source.
+  best match over generated sources only; ``confidence`` is the match with the *predicted* source;
+- ``unmarked_logit``: the |logit| best separating real from generated bits by balanced accuracy,
+  the smallest of ties, 0 when none beats chance; a ``real`` prediction's confidence counts a bit
+  weaker than it as matching.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import torch
 
 from ganprint import REAL, NotFittedError
 from ganprint.plugins.stega import database
-from ganprint.plugins.stega.attributor import MIN_PROBABILITY, StegaAttributor
+from ganprint.plugins.stega.attributor import MIN_PROBABILITY, StegaAttributor, unmarked_logit
 from ganprint.plugins.stega.database import OPEN_WORLD_MATCH, FingerprintDatabase, random_match_probability
 
 
@@ -313,6 +316,42 @@ def test_three_sources_by_hand_score_and_confidence_differ() -> None:
     # open world: the match with the *predicted* source (b for 011: 1/3; real for 100: 3/3),
     # not with the nearest fingerprint
     assert np.allclose(method.confidence(X), [1 / 3, 1.0])
+
+
+def test_unmarked_logit_by_hand() -> None:
+    # real 1, 1, 2 / generated 3, 3, 5; candidates 3 and 5:
+    #   t = 3: P_real(< 3) = 3/3, P_gen(>= 3) = 3/3 -> 1;  t = 5: 3/3 and 1/3 -> 2/3
+    assert unmarked_logit(np.array([1.0, 1.0, 2.0]), np.array([3.0, 5.0, 3.0])) == 3.0
+    # real 1, 4 / generated 2, 6: t = 2: 1/2 + 2/2 -> 3/4; t = 6: 2/2 + 1/2 -> 3/4; a tie: the smaller
+    assert unmarked_logit(np.array([4.0, 1.0]), np.array([6.0, 2.0])) == 2.0
+    # equal magnitudes: t = 1 gives 0/2 + 2/2 -> 1/2, not above chance
+    assert unmarked_logit(np.array([1.0, 1.0]), np.array([1.0, 1.0])) == 0.0
+    # generated weaker than real: t = 1 gives 0/1 + 1/1 -> 1/2
+    assert unmarked_logit(np.array([5.0]), np.array([1.0])) == 0.0
+    # one kind missing
+    assert unmarked_logit(np.array([]), np.array([3.0])) == 0.0
+    assert unmarked_logit(np.array([1.0]), np.array([])) == 0.0
+
+
+def test_a_real_prediction_counts_weak_bits_as_matching() -> None:
+    """real images read as weak random bits, a's as strong 111: a weak image predicted real is
+    consistent with real; a strong (fingerprinted) one that matches no publisher is not."""
+    real = np.array([[0.5, -0.5, 0.5], [-0.5, 0.5, -0.5]])
+    a = np.full((3, 3), 4.0)
+    method = GivenLogits().fit(np.concatenate([real, a]), np.array([REAL] * 2 + ["a"] * 3))
+    # |logit| real 0.5 (6 values), generated 4 (9): t = 4 -> 6/6 + 9/9
+    assert method.unmarked_logit_ == 4.0
+    # real: counts 1, 1, 1 of 2 -> (1 + 1) / 4 = 1/2 each, fingerprint 000; a: 4/5 each, fingerprint 111
+    assert np.allclose(method.bit_probability_, [[0.5] * 3, [0.8] * 3])
+    X = np.array([[0.3, -0.3, -0.3], [6.0, -6.0, -6.0], [-6.0, -3.0, 6.0], [0.3, 0.3, -0.3]])
+    # 100 (both first rows): L_real = 1/8 = 0.125, L_a = 0.8 · 0.2 · 0.2 = 0.032 -> real
+    # 001: L_a = 0.032 -> real;  110: L_a = 0.8 · 0.8 · 0.2 = 0.128 > 0.125 -> a
+    assert method.predict(X).tolist() == [REAL, REAL, REAL, "a"]
+    # row 1: bits 2 and 3 agree with real's 000, bit 1 (|0.3| < 4) is weak -> 3/3
+    # row 2: bits 2 and 3 agree, bit 1 (|6|) is strong -> 2/3, as without the rule
+    # row 3: bits 1 and 2 agree (bit 2 also weak), bit 3 strong and 1 -> 2/3
+    # row 4: predicted a, whose match counts bits only: 110 against 111 -> 2/3
+    assert np.allclose(method.confidence(X), [1.0, 2 / 3, 2 / 3, 2 / 3])
 
 
 def test_detection_needs_a_generated_source() -> None:

@@ -11,7 +11,12 @@ real images it is whatever the decoder reads from unmarked images. Then
 - ``score`` (detection, §4.4): the fraction of bits matching the nearest registered publisher's
   fingerprint; the paper calls an image generated when this is within a margin of 1;
 - ``confidence`` (open world, §4.5): the fraction of bits matching the predicted source's
-  fingerprint; the paper rejects as unknown below 0.75.
+  fingerprint; the paper rejects as unknown below 0.75. The paper has no fingerprint for real
+  images (§4.4 calls an image real when it matches no registered one), and a decoder may read
+  unmarked images as random bits, so for a ``real`` prediction a bit also counts as consistent
+  when its logit is weaker than the fitted :attr:`StegaAttributor.unmarked_logit_`: an image
+  that carries some fingerprint, registered or not, gives strong logits (what lets the shared
+  protocol's open world tell an unregistered publisher from a real image).
 """
 from __future__ import annotations
 
@@ -83,16 +88,21 @@ class StegaAttributor(Attributor, FingerprintDecoder):
 
     def decode(self, X: np.ndarray) -> np.ndarray:
         """Bits (N, n_bits) uint8: 1 where the logit is above 0 (a logit of exactly 0 reads 0)."""
-        return (self.decode_logits(X) > 0).astype(np.uint8)
+        return bits_of(self.decode_logits(X))
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "StegaAttributor":
         """Per source (``real`` first, then alphabetical), the frequency of each decoded bit with
         add-one smoothing, (count + 1) / (n + 2), clipped to [0.01, 0.99]; its fingerprint has a 1
-        where that frequency is strictly above 1/2 (a bit decoded 1 in half its images reads 0)."""
+        where that frequency is strictly above 1/2 (a bit decoded 1 in half its images reads 0).
+        Also :attr:`unmarked_logit_` (:func:`unmarked_logit`) from the logits of the real and of
+        the generated training images."""
         y = np.asarray(y)
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} images but y has {len(y)} labels")
-        bits = self.decode(X)
+        logits = self.decode_logits(X)
+        bits = bits_of(logits)
+        is_real = y == REAL
+        self.unmarked_logit_ = unmarked_logit(np.abs(logits[is_real]).ravel(), np.abs(logits[~is_real]).ravel())
         classes = np.array(sorted(set(y.tolist()), key=lambda s: (s != REAL, s)))
         frequency = np.stack([(bits[y == c].sum(axis=0) + 1) / ((y == c).sum() + 2) for c in classes])
         self.classes_ = classes
@@ -131,8 +141,33 @@ class StegaAttributor(Attributor, FingerprintDecoder):
 
     def confidence(self, X: np.ndarray) -> np.ndarray:
         """The match fraction with the fingerprint of the *predicted* source (the most likely one,
-        which need not be the nearest fingerprint when bits differ in reliability)."""
+        which need not be the nearest fingerprint when bits differ in reliability); for a ``real``
+        prediction a bit whose logit is weaker than :attr:`unmarked_logit_` matches too."""
         check_is_fitted(self)
-        bits = self.decode(X)
+        logits = self.decode_logits(X)
+        bits = bits_of(logits)
         predicted = np.argmax(self._log_likelihood(bits), axis=1)
-        return (bits == self.fingerprints_[predicted]).mean(axis=1)
+        consistent = bits == self.fingerprints_[predicted]
+        unmarked = np.abs(logits) < getattr(self, "unmarked_logit_", 0.0)  # saved before it existed: 0
+        consistent |= unmarked & (np.asarray(self.classes_)[predicted] == REAL)[:, None]
+        return consistent.mean(axis=1)
+
+
+def bits_of(logits: np.ndarray) -> np.ndarray:
+    """Bits (uint8) of bit logits: 1 where the logit is above 0."""
+    return (logits > 0).astype(np.uint8)
+
+
+def unmarked_logit(real: np.ndarray, generated: np.ndarray) -> float:
+    """The logit magnitude t that best tells the bits of real images (|logit| < t) from those of
+    generated ones (|logit| ≥ t): among the magnitudes of ``generated``, the one maximising the
+    balanced accuracy ½ (P_real(|logit| < t) + P_generated(|logit| ≥ t)), the smallest of ties;
+    0 (no bit reads as unmarked) without both kinds or when no t beats chance (½)."""
+    if not len(real) or not len(generated):
+        return 0.0
+    real, generated = np.sort(real), np.sort(generated)
+    candidates = np.unique(generated)
+    balanced = 0.5 * (np.searchsorted(real, candidates, "left") / len(real)
+                      + 1 - np.searchsorted(generated, candidates, "left") / len(generated))
+    best = int(np.argmax(balanced))
+    return float(candidates[best]) if balanced[best] > 0.5 else 0.0
