@@ -24,6 +24,7 @@ import numpy as np
 
 from ganprint import REAL, Attributor, FingerprintDecoder, check_is_fitted
 from ganprint.images import check_images
+from ganprint.plugins.stega.config import bits_of
 
 MIN_PROBABILITY = 0.01
 
@@ -151,11 +152,6 @@ class StegaAttributor(Attributor, FingerprintDecoder):
         unmarked = np.abs(logits) < getattr(self, "unmarked_logit_", 0.0)  # saved before it existed: 0
         consistent |= unmarked & (np.asarray(self.classes_)[predicted] == REAL)[:, None]
         return consistent.mean(axis=1)
-
-
-def bits_of(logits: np.ndarray) -> np.ndarray:
-    """Bits (uint8) of bit logits: 1 where the logit is above 0."""
-    return (logits > 0).astype(np.uint8)
 
 
 def unmarked_logit(real: np.ndarray, generated: np.ndarray) -> float:

@@ -94,3 +94,8 @@ def psnr(stego: np.ndarray, clean: np.ndarray) -> float:
 def random_bits(n: int, n_bits: int, rng: np.random.Generator) -> np.ndarray:
     """Uniformly random fingerprints, uint8 (n, n_bits)."""
     return rng.integers(0, 2, size=(n, n_bits), dtype=np.uint8)
+
+
+def bits_of(logits: np.ndarray) -> np.ndarray:
+    """The bits (uint8) a decoder's bit logits read: 1 where the logit is above 0 (0 reads 0)."""
+    return (np.asarray(logits) > 0).astype(np.uint8)

@@ -17,7 +17,7 @@ from ganprint.plugins.stega.database import OPEN_WORLD_MATCH, FingerprintDatabas
 from ganprint.plugins.stega.pipeline import (StegaPreset, clean_generator, database, fingerprinted_generator,
                                              steganography_model)
 from ganprint.plugins.stega.secrecy import estimate_fingerprint
-from ganprint.plugins.stega.config import StegaConfig, psnr
+from ganprint.plugins.stega.config import StegaConfig, bits_of, psnr
 from ganprint.plugins.stega.train import decode_logits, embed
 from ganprint.plugins.stega.weights import StegaModel, get_model
 
@@ -25,7 +25,7 @@ DETECTION_MARGIN_BITS = 3
 
 
 def decode(model: StegaModel, images: np.ndarray) -> np.ndarray:
-    return (decode_logits(model.decoder, images) > 0).astype(np.uint8)
+    return bits_of(decode_logits(model.decoder, images))
 
 
 def bitwise(model: StegaModel, images: np.ndarray, bits: np.ndarray) -> float:

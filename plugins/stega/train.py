@@ -32,7 +32,7 @@ import torch
 from torch.nn import functional as F
 
 from ganprint.plugins.stega.augment import TrainingPerturbation
-from ganprint.plugins.stega.config import StegaConfig, psnr, random_bits
+from ganprint.plugins.stega.config import StegaConfig, bits_of, psnr, random_bits
 from ganprint.plugins.stega.model import FingerprintDecoderNet, FingerprintEncoder
 from ganprint.seeding import seed_everything
 from ganprint.training import History, predict_batched, to_tensor, train_epochs
@@ -278,7 +278,7 @@ def validate(encoder: FingerprintEncoder, decoder: FingerprintDecoderNet, images
     the first fingerprint, added to the second half's clean images. With ``noise_std``, also the
     bitwise accuracy through Gaussian noise of that std (on the [−1, 1] scale, drawn from ``seed``)."""
     stego = embed(encoder, images, bits)
-    decoded = (decode_logits(decoder, stego) > 0).astype(np.uint8)
+    decoded = bits_of(decode_logits(decoder, stego))
     metrics = {}
     if noise_std > 0:
         noise = np.random.default_rng([seed, 4]).normal(0, noise_std * 127.5, stego.shape)
@@ -287,6 +287,6 @@ def validate(encoder: FingerprintEncoder, decoder: FingerprintDecoderNet, images
     half = len(images) // 2
     shared = embed(encoder, images[:half], bits[0]).astype(np.float32) - images[:half]
     forged = np.clip(np.rint(images[half:] + shared.mean(axis=0)), 0, 255).astype(np.uint8)
-    forged_bits = (decode_logits(decoder, forged) > 0).astype(np.uint8)
+    forged_bits = bits_of(decode_logits(decoder, forged))
     return {"bitwise_acc": float(np.mean(decoded == bits)), "psnr": psnr(stego, images),
             "forged_bitwise": float(np.mean(forged_bits == bits[0]))} | metrics
